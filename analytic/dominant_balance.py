@@ -1,0 +1,422 @@
+"""Dominant balance on the state-evolution fixed point (spec/method.md, steps 2-4).
+
+Power-law ansatz for the unknowns, each a power of d times a power of ln d:
+
+    tau^2 ~ d^t (ln d)^tl,   zeta ~ d^z (ln d)^zl,
+    T = Q(zeta/tau) ~ d^-s (ln d)^sl      (threshold a log-large multiple of the noise),
+    1 - (1/n) sum_i div_i ~ d^-g (ln d)^gl   (saturated divergence: the estimator interpolates).
+
+Every sum over the teacher spectrum becomes a max of such terms (``asymptotics.power_sum``) and
+every equation a max-plus equation. A *branch* chooses: the pattern of the scales (threshold
+above / below / at the noise), where each breakpoint a_i = scale falls in the spectrum, the term
+that balances each equation and the term that dominates R. Inside a branch the equations are
+linear in the unknown exponents (``sympy.linsolve``); the branch holds where every choice really
+dominates, a conjunction of linear inequalities in (ell, kappa, gamma). Terms are compared
+lexicographically: first the power of d, then the power of ln d.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import product
+
+import sympy as sp
+
+from .asymptotics import SCALES, noise_tail, power_sum, sign_under_domain, zone_table
+from .state_evolution import Channel
+from .symbols import a, d, ell, gamma, i, kappa, lam, n, tau, zeta
+
+t, tl, z, zl, s, sl = sp.symbols("t t_l z z_l s s_l", real=True)
+UNKNOWNS = (t, tl, z, zl, s, sl)
+j = sp.Symbol("j", nonnegative=True)
+
+
+@dataclass(frozen=True)
+class Term:
+    """A positive quantity of order d^expo (ln d)^logp."""
+
+    expo: sp.Expr
+    logp: sp.Expr
+    label: str
+
+    def subs(self, sol: dict) -> "Term":
+        return Term(sp.simplify(sp.sympify(self.expo).subs(sol)), sp.simplify(sp.sympify(self.logp).subs(sol)), self.label)
+
+    def shifted(self, expo, logp=0, label=None) -> "Term":
+        return Term(sp.expand(self.expo + expo), sp.expand(self.logp + logp), label or self.label)
+
+
+ONE = Term(sp.Integer(0), sp.Integer(0), "1")
+
+
+# ----------------------------------------------------------------------------- teacher profiles
+@dataclass(frozen=True)
+class Segment:
+    """Teacher components i = d^j, j in [j_lo, j_hi], with log_d |x0_i| = alpha0 + alpha1 j (None: x0 = 0)."""
+
+    j_lo: sp.Expr
+    j_hi: sp.Expr
+    alpha0: sp.Expr | None
+    alpha1: sp.Expr
+
+
+def _log_profile(x0: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """log_d x0 at i = d^j, n = d^ell, as alpha0 + alpha1 j (derived by expanding the logarithm)."""
+    logd = sp.expand(sp.expand_log(sp.log(x0.subs({n: d**ell, i: d**j})), force=True) / sp.log(d))
+    logd = sp.expand(sp.simplify(logd))
+    alpha1 = sp.diff(logd, j)
+    alpha0 = sp.expand(logd - alpha1 * j)
+    if alpha0.has(d) or alpha1.has(j):
+        raise ValueError(f"teacher {x0} is not a power law in (n, i)")
+    return alpha0, alpha1
+
+
+def power_law_teacher() -> tuple[Segment, ...]:
+    """x0_i = sqrt(n) c_d i^-gamma, i = 1..d (c_d -> zeta(2 gamma)^-1/2 = O(1) for gamma > 1/2)."""
+    alpha0, alpha1 = _log_profile(sp.sqrt(n) * i ** (-gamma))
+    return (Segment(sp.Integer(0), sp.Integer(1), alpha0, alpha1),)
+
+
+def finite_rank_teacher(rho: sp.Expr) -> tuple[Segment, ...]:
+    """r = d^rho equal components x0_i = sqrt(n/r), the other d - r zero (same norm sum x0^2 = n)."""
+    alpha0, alpha1 = _log_profile(sp.sqrt(n / d**rho))
+    return (Segment(sp.Integer(0), rho, alpha0, alpha1), Segment(rho, sp.Integer(1), None, sp.Integer(0)))
+
+
+# ----------------------------------------------------------------------------- channel patterns
+@dataclass(frozen=True)
+class Zone:
+    """Components with lower < a < upper (scales as Terms; None = unbounded) and their leading terms.
+
+    mse and div are lists of (k, Term): coefficient a^k times the Term (a-free part).
+    """
+
+    upper: Term | None
+    lower: Term | None
+    mse: tuple
+    div: tuple
+
+
+@dataclass(frozen=True)
+class Pattern:
+    name: str
+    zones: tuple
+    equalities: tuple = ()  # (lhs, rhs) pairs that fix unknowns
+    conditions: tuple = ()  # (smaller Term, larger Term) pairs that must hold strictly
+
+
+def _scale_terms() -> dict:
+    return {zeta: Term(z, zl, "zeta"), tau: Term(t / 2, tl / 2, "tau")}
+
+
+def _monomial_term(monomial: sp.Expr, label: str) -> tuple[int, Term]:
+    """a^k zeta^p tau^q -> (k, d^{p z + q t/2} (ln d)^{p zl + q tl/2})."""
+    powers = monomial.as_powers_dict()
+    k, p, q = (int(powers.get(v, 0)) for v in SCALES)
+    sc = _scale_terms()
+    return k, Term(sp.expand(p * sc[zeta].expo + q * sc[tau].expo), sp.expand(p * sc[zeta].logp + q * sc[tau].logp), label)
+
+
+def _label(monomial: sp.Expr) -> str:
+    """Name of a leading mse monomial (after dividing by the dominant denominator)."""
+    powers = monomial.as_powers_dict()
+    if powers.get(a, 0) > 0 and powers.get(zeta, 0) > 0:
+        return "shrinkage bias a_i^2 zeta^2"
+    if powers.get(a, 0) > 0:
+        return "unlearned signal a_i^2"
+    if powers.get(zeta, 0) > 0:
+        return "shrinkage zeta^2 of learned components"
+    return "noise variance tau^2"
+
+
+def _zone_from_table(table, order, upper, lower, extra_mse=(), extra_div=()) -> Zone:
+    mse_lead, div_lead = table[order]
+    mse = [] if mse_lead.monomial is None else [_monomial_term(mse_lead.monomial, _label(mse_lead.monomial))]
+    div = [] if div_lead.monomial is None else [_monomial_term(div_lead.monomial, "active components")]
+    return Zone(upper, lower, tuple(mse) + tuple(extra_mse), tuple(div) + tuple(extra_div))
+
+
+def _merge_equal_zones(zones: list[Zone]) -> tuple[Zone, ...]:
+    """A breakpoint between two zones with the same leading terms changes nothing: drop it."""
+    merged = [zones[0]]
+    for zone in zones[1:]:
+        prev = merged[-1]
+        if prev.mse == zone.mse and prev.div == zone.div:
+            merged[-1] = Zone(prev.upper, zone.lower, prev.mse, prev.div)
+        else:
+            merged.append(zone)
+    return tuple(merged)
+
+
+def thresholding_patterns(ch: Channel) -> list[Pattern]:
+    """Threshold above the noise, below it, or at a log-large multiple of it (Gaussian tails)."""
+    table = zone_table(ch)
+    sc = _scale_terms()
+    above = [
+        _zone_from_table(table, (a, zeta, tau), None, sc[zeta]),
+        _zone_from_table(table, (zeta, a, tau), sc[zeta], sc[tau]),
+        _zone_from_table(table, (zeta, tau, a), sc[tau], None),
+    ]
+    below = [
+        _zone_from_table(table, (a, tau, zeta), None, sc[tau]),
+        _zone_from_table(table, (tau, a, zeta), sc[tau], sc[zeta]),
+        _zone_from_table(table, (tau, zeta, a), sc[zeta], None),
+    ]
+    tail = noise_tail(ch)
+    # zeta = c tau with c^2 = (s / rate) ln d: zeta is tau times (ln d)^(1/2); c^-k adds (ln d)^(-k/2)
+    tail_mse = (0, Term(t - s, tl + sl - sp.Rational(tail.mse.power, 2), "fitted noise (Gaussian tail)"))
+    tail_div = (0, Term(-s, sl - sp.Rational(tail.div.power, 2), "noise components crossing the threshold"))
+    at_noise = [
+        _zone_from_table(table, (a, zeta, tau), None, sc[zeta]),
+        _zone_from_table(table, (zeta, tau, a), sc[zeta], None, (tail_mse,), (tail_div,)),
+    ]
+    return [
+        Pattern("threshold above the noise", _merge_equal_zones(above), conditions=((sc[tau], sc[zeta]),)),
+        Pattern("threshold below the noise", _merge_equal_zones(below), conditions=((sc[zeta], sc[tau]),)),
+        Pattern(
+            "threshold at the noise level",
+            tuple(at_noise),
+            equalities=((z, t / 2), (zl, tl / 2 + sp.Rational(1, 2))),
+            conditions=((Term(-s, sl, "Q(zeta/tau)"), ONE),),
+        ),
+    ]
+
+
+def algebraic_patterns(ch: Channel) -> list[Pattern]:
+    """Rational moments: numerators kept as sums of monomials, one dominant monomial per denominator."""
+    parts = []
+    for expr in (ch.mse, ch.div):
+        num, den = sp.fraction(sp.together(expr))
+        if den.has(a):
+            raise ValueError(f"denominator of {expr} depends on the signal a")
+        if any(coeff <= 0 for coeff in sp.Poly(sp.expand(num), *SCALES).coeffs()):
+            raise ValueError(f"numerator of {expr} has a negative coefficient: no max-plus form")
+        monomials = lambda poly: [sp.Mul(*[v**p for v, p in zip(SCALES, m)]) for m in sp.Poly(sp.expand(poly), *SCALES).monoms()]  # noqa: E731
+        parts.append((monomials(num), monomials(den)))
+    (mse_num, mse_den), (div_num, div_den) = parts
+    out = []
+    for dm, dd in product(mse_den, div_den):
+        conds = tuple((_monomial_term(o, "")[1], _monomial_term(dm, "")[1]) for o in mse_den if o != dm)
+        conds += tuple((_monomial_term(o, "")[1], _monomial_term(dd, "")[1]) for o in div_den if o != dd)
+        mse = tuple(_monomial_term(m / dm, _label(m / dm)) for m in mse_num)
+        div = tuple(_monomial_term(m / dd, "active components") for m in div_num)
+        out.append(Pattern(f"denominators ~ {dm}, {dd}", (Zone(None, None, mse, div),), conditions=conds))
+    return out
+
+
+def patterns(ch: Channel) -> list[Pattern]:
+    return thresholding_patterns(ch) if ch.thresholding else algebraic_patterns(ch)
+
+
+# ----------------------------------------------------------------------------- comparisons
+def lex_less(small: Term, large: Term, strict: bool = True):
+    """Conditions for small < large (d-power first, then ln d-power): True, False or [expr > 0, ...]."""
+    diff = sp.simplify(sp.sympify(large.expo) - sp.sympify(small.expo))
+    sign = sign_under_domain(diff)
+    if sign == 0:
+        dl = sp.simplify(sp.sympify(large.logp) - sp.sympify(small.logp))
+        lsign = sign_under_domain(dl)
+        if lsign is None:
+            return [dl > 0]
+        return lsign > 0 or (lsign == 0 and not strict)
+    if sign is not None:
+        return sign > 0
+    return [diff > 0]
+
+
+def _collect(conds: list, new) -> bool:
+    """Append the conditions of a comparison; False when it can never hold."""
+    if new is False:
+        return False
+    if new is not True:
+        conds.extend(new)
+    return True
+
+
+# ----------------------------------------------------------------------------- sums over the spectrum
+def _breakpoint(seg: Segment, scale: Term) -> tuple[sp.Expr, sp.Expr]:
+    """(j, jl) where |x0_i| = scale on a sloped segment: i^alpha1 d^alpha0 = d^X (ln d)^Xl."""
+    return sp.expand((scale.expo - seg.alpha0) / seg.alpha1), sp.expand(scale.logp / seg.alpha1)
+
+
+def _placement_options(seg: Segment) -> tuple[str, ...]:
+    if seg.alpha0 is None:
+        return ("below",)
+    return ("above", "cross", "below") if seg.alpha1 != 0 else ("above", "below")
+
+
+def _placement_comparisons(seg: Segment, scale: Term, where: str) -> list[tuple[Term, Term]]:
+    """(smaller, larger) pairs saying a is above / below the scale on the whole segment, or crosses it."""
+    if seg.alpha0 is None:
+        return []
+    top = Term(seg.alpha0 + seg.alpha1 * seg.j_lo, 0, "a(j_lo)")
+    bottom = Term(seg.alpha0 + seg.alpha1 * seg.j_hi, 0, "a(j_hi)")
+    return {"above": [(scale, bottom)], "below": [(top, scale)], "cross": [(bottom, scale), (scale, top)]}[where]
+
+
+def _zone_range(seg, zone, place):
+    """(lower end, upper end) of j on the segment where zone.lower < a < zone.upper, or None if empty."""
+    lo, hi = (seg.j_lo, 0), (seg.j_hi, 0)
+    if zone.upper is not None:
+        where = place[zone.upper.label]
+        if where == "above":
+            return None
+        if where == "cross":
+            lo = _breakpoint(seg, zone.upper)
+    if zone.lower is not None:
+        where = place[zone.lower.label]
+        if where == "below":
+            return None
+        if where == "cross":
+            hi = _breakpoint(seg, zone.lower)
+    return lo, hi
+
+
+def spectrum_sum(segments, zones, place, which: str) -> list[Term]:
+    """sum_i of the zone terms over the teacher: one Term per (segment, zone, monomial)."""
+    out = []
+    for seg, zone in product(segments, zones):
+        rng = _zone_range(seg, zone, place[seg])
+        if rng is None:
+            continue
+        (j1, jl1), (j2, jl2) = rng
+        for k, term in getattr(zone, which):
+            if seg.alpha0 is None:
+                if k > 0:
+                    continue  # zero components: a^k = 0
+                e, lp, _ = power_sum(sp.Integer(0), (j1, jl1), (j2, jl2))
+                out.append(term.shifted(e, lp))
+                continue
+            e, lp, _ = power_sum(k * seg.alpha1, (j1, jl1), (j2, jl2))
+            out.append(term.shifted(k * seg.alpha0 + e, lp))
+    return out
+
+
+# ----------------------------------------------------------------------------- branches
+@dataclass(frozen=True)
+class Branch:
+    """One consistent dominant balance: the solution, the region where it holds and the risk law."""
+
+    pattern: str
+    placements: tuple
+    balance: str  # the term balancing tau^2
+    saturated: bool  # the divergence saturates: (1/n) sum div -> 1 (the estimator interpolates)
+    solution: dict
+    region: tuple  # expressions that are > 0 inside the region
+    risk: Term  # dominant term of R
+    risk_terms: tuple  # every term of R, at the solution
+    learned: str = ""  # which components are above the threshold
+    extra: dict = field(default_factory=dict)
+
+
+def _unique_solution(eqs, unknowns):
+    sols = sp.linsolve(eqs, unknowns)
+    if not sols:
+        return None
+    (sol,) = sols
+    if any(v.free_symbols & set(unknowns) for v in sol):
+        return None  # under-determined: a balance on a lower-dimensional set only
+    return dict(zip(unknowns, sol))
+
+
+def _learned_description(segments, place, pattern_name) -> str:
+    if pattern_name == "threshold below the noise":
+        return "all components pass (threshold below noise)"
+    where = place[segments[0]].get("zeta", "below")
+    return {"above": "all d components above threshold", "cross": "top K < d components above threshold",
+            "below": "no component above threshold"}[where]
+
+
+def enumerate_branches(ch: Channel, segments, noisy: bool) -> list[Branch]:
+    """All consistent branches of the SE of channel ``ch`` with teacher ``segments``."""
+    A = Term(_calibration_exponent(ch), 0, "penalty")
+    found = []
+    for pat in patterns(ch):
+        scales = {zone.upper.label: zone.upper for zone in pat.zones if zone.upper is not None}
+        scales.update({zone.lower.label: zone.lower for zone in pat.zones if zone.lower is not None})
+        seg_choices = []
+        for seg in segments:
+            names = sorted(scales)
+            seg_choices.append([dict(zip(names, combo)) for combo in product(*[_placement_options(seg)] * len(names))])
+        for combo in product(*seg_choices):
+            place = dict(zip(segments, combo))
+            found.extend(_branches_for_placement(ch, segments, pat, place, scales, A, noisy))
+    return found
+
+
+def _calibration_exponent(ch: Channel) -> sp.Expr:
+    """log_d A for lam = d^kappa, n = d^ell."""
+    expr = ch.calibration.subs({lam: d**kappa, n: d**ell})
+    return sp.expand(sp.simplify(sp.expand_log(sp.log(expr), force=True) / sp.log(d)))
+
+
+def _branches_for_placement(ch, segments, pat, place, scales, A, noisy):
+    comparisons = list(pat.conditions)
+    for seg in segments:
+        for name, where in place[seg].items():
+            comparisons += _placement_comparisons(seg, scales[name], where)
+    mse = [m.shifted(-ell, 0) for m in spectrum_sum(segments, pat.zones, place, "mse")]
+    div = [m.shifted(-ell, 0) for m in spectrum_sum(segments, pat.zones, place, "div")]
+    rhs = ([Term(0, 0, "label noise Delta")] if noisy else []) + mse
+    lhs = Term(t, tl, "tau^2")
+    out = []
+    modes = [None] + list(range(len(div)))
+    for bal, mode in product(range(len(rhs)), modes):
+        eqs = [sp.Eq(x, y) for x, y in pat.equalities]
+        eqs += [sp.Eq(t, rhs[bal].expo), sp.Eq(tl, rhs[bal].logp)]
+        if mode is None:  # free: A = zeta
+            eqs += [sp.Eq(z, A.expo), sp.Eq(zl, A.logp)]
+        else:  # saturated: the chosen divergence term is exactly of order 1, the gap sets A = zeta * gap
+            eqs += [sp.Eq(div[mode].expo, 0), sp.Eq(div[mode].logp, 0)]
+        if any(e is sp.false for e in eqs):
+            continue
+        eqs = [e for e in eqs if e is not sp.true]
+        unknowns = [u for u in UNKNOWNS if any(e.has(u) for e in eqs)]
+        sol = _unique_solution(eqs, unknowns)
+        if sol is None:
+            continue
+        conds: list = []
+        ok = all(_collect(conds, lex_less(small.subs(sol), large.subs(sol))) for small, large in comparisons)
+        bal_term = rhs[bal].subs(sol)
+        ok = ok and _collect(conds, lex_less(lhs.subs(sol), bal_term, strict=False))
+        ok = ok and all(
+            _collect(conds, lex_less(other.subs(sol), bal_term, strict=False)) for k, other in enumerate(rhs) if k != bal
+        )
+        if mode is None:
+            ok = ok and all(_collect(conds, lex_less(term.subs(sol), ONE)) for term in div)
+        else:
+            ok = ok and all(
+                _collect(conds, lex_less(term.subs(sol), ONE, strict=False)) for k, term in enumerate(div) if k != mode
+            )
+            gap = Term(A.expo - sol[z], A.logp - sol[zl], "1 - df/n")  # A = zeta * gap
+            ok = ok and _collect(conds, lex_less(gap, ONE))
+        if not ok:
+            continue
+        risk_terms = tuple(m.subs(sol) for m in mse)
+        for r, lead in enumerate(risk_terms):
+            rconds = list(conds)
+            if all(_collect(rconds, lex_less(other, lead, strict=False)) for k, other in enumerate(risk_terms) if k != r):
+                out.append(
+                    Branch(
+                        pattern=pat.name,
+                        placements=tuple(sorted((str(k2), v) for seg in segments for k2, v in place[seg].items())),
+                        balance=rhs[bal].label,
+                        saturated=mode is not None,
+                        solution={str(k2): v for k2, v in sol.items()},
+                        region=tuple(_normalise(c) for c in rconds),
+                        risk=lead,
+                        risk_terms=risk_terms,
+                        learned=_learned_description(segments, place, pat.name) if ch.thresholding else "",
+                    )
+                )
+    return out
+
+
+def _normalise(cond: sp.Expr) -> sp.Expr:
+    """expr > 0 as the bare expression, expanded."""
+    rel = sp.sympify(cond)
+    if isinstance(rel, sp.StrictGreaterThan):
+        return sp.expand(rel.lhs - rel.rhs)
+    if isinstance(rel, sp.StrictLessThan):
+        return sp.expand(rel.rhs - rel.lhs)
+    raise TypeError(f"unexpected condition {cond}")

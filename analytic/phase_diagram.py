@@ -1,0 +1,263 @@
+"""The phase diagram: regimes of log_d R in the (ell, kappa) plane, derived by dominant balance.
+
+A regime is a law R ~ d^e (ln d)^p with e linear in (ell, kappa) and the region where it holds
+(a union of open polyhedra, as strict linear inequalities with gamma-dependent coefficients).
+Branches of ``dominant_balance`` with the same law are merged into one regime.
+
+Region bookkeeping (emptiness, implied and redundant inequalities) is decided by exact rational
+linear programmes at sample values of gamma (``GAMMA_SAMPLES``) inside a large box; the laws and
+the inequalities themselves stay symbolic in gamma.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+from scipy.optimize import linprog
+
+from .asymptotics import sign_under_domain
+from .dominant_balance import Branch, enumerate_branches, finite_rank_teacher, power_law_teacher
+from .state_evolution import channel
+from .symbols import d, ell, gamma, kappa, lam, n
+
+GAMMA_SAMPLES = tuple(sp.Rational(x) for x in ("51/100", "3/5", "3/4", "1", "3/2", "2", "3", "5", "10"))
+_BOX = 1000  # 0 <= ell <= _BOX, |kappa| <= _BOX: far beyond any exponent of interest, keeps every LP bounded
+# A region counts as non-empty when a ball of radius > _EPS fits (in the max-norm sense of the slack):
+# vertices of these polyhedra are rationals with small denominators, so genuine regions have slack
+# >= 1e-3 even at gamma = 0.51, while LP round-off is ~1e-12.
+_EPS = 1e-9
+
+
+def _rows(constraints, g) -> np.ndarray:
+    """Each linear form c0 + c1 ell + c2 kappa at gamma = g as the row (c1, c2, c0)."""
+    rows = []
+    for c in constraints:
+        e = sp.expand(sp.sympify(c).subs(gamma, g))
+        rows.append([float(e.coeff(ell)), float(e.coeff(kappa)), float(e.subs({ell: 0, kappa: 0}))])
+    return np.array(rows, dtype=float).reshape(-1, 3)
+
+
+def _max_slack(constraints, g) -> float:
+    """max epsilon <= 1 such that every form >= epsilon inside the box, at gamma = g (HiGHS LP)."""
+    rows = _rows(constraints, g)
+    # variables (ell, kappa, eps); maximise eps subject to -(c1 ell + c2 kappa) + eps <= c0
+    A = np.hstack([-rows[:, :2], np.ones((len(rows), 1))])
+    res = linprog([0, 0, -1], A_ub=A, b_ub=rows[:, 2], bounds=[(0, _BOX), (-_BOX, _BOX), (None, 1)], method="highs")
+    if res.status != 0:
+        raise ArithmeticError(f"region LP failed: {res.message}")
+    return -res.fun
+
+
+def _feasible_gammas(constraints) -> tuple:
+    return tuple(g for g in GAMMA_SAMPLES if _max_slack(constraints, g) > _EPS)
+
+
+def _implied(constraint, region, gammas) -> bool:
+    """region lies inside {constraint >= 0} at every sampled gamma where region is non-empty."""
+    for g in gammas:
+        rows = _rows(region, g)
+        target = _rows([constraint], g)[0]
+        res = linprog(target[:2], A_ub=-rows[:, :2], b_ub=rows[:, 2], bounds=[(0, _BOX), (-_BOX, _BOX)], method="highs")
+        if res.status != 0:
+            raise ArithmeticError(f"region LP failed: {res.message}")
+        if res.fun + target[2] < -_EPS:
+            return False
+    return True
+
+
+def _canonical(expr: sp.Expr) -> sp.Expr:
+    """The half-plane expr > 0 written as a primitive polynomial, scaled so that |coeff of kappa| = 1
+    before clearing denominators (equal half-planes compare equal)."""
+    expr = sp.expand(expr)
+    for sym in (kappa, ell):
+        coeff = sp.simplify(expr.coeff(sym))
+        sign = sign_under_domain(coeff) if coeff != 0 else 0
+        if sign:
+            expr = expr / (sign * coeff)
+            break
+    num, den = sp.fraction(sp.together(sp.expand(expr)))
+    sign = sign_under_domain(den) or 1
+    content, factors = sp.factor_list(num)
+    kept = sp.Integer(sign) * sp.sign(content)
+    for factor, power in factors:
+        fsign = sign_under_domain(factor) if not factor.has(ell, kappa) else None
+        if fsign:  # a factor of fixed sign (e.g. 2 gamma - 1) does not change the half-plane
+            kept *= fsign**power
+        else:
+            kept *= factor**power
+    return sp.expand(sp.Poly(kept, ell, kappa, gamma).primitive()[1].as_expr())
+
+
+def _minimal(region, gammas) -> tuple:
+    """Drop inequalities implied by the others (checked at every sampled gamma)."""
+    kept = list(dict.fromkeys(_canonical(c) for c in region))
+    for c in list(kept):
+        others = [o for o in kept if o is not c]
+        if others and _implied(c, others, gammas):
+            kept = others
+    return tuple(sorted(kept, key=sp.default_sort_key))
+
+
+@dataclass(frozen=True)
+class Regime:
+    """R ~ d^logd_risk (ln d)^log_power where ``condition`` holds."""
+
+    name: str
+    logd_risk: sp.Expr
+    log_power: sp.Expr
+    pieces: tuple  # tuple of regions; each region a tuple of expressions > 0
+    mechanisms: tuple  # descriptions of the merged branches
+    subleading: tuple  # (logd, log_power, label) of the other terms of R in these branches
+
+    @property
+    def condition(self) -> sp.Boolean:
+        ands = [sp.And(*[sp.StrictGreaterThan(c, 0) for c in piece]) for piece in self.pieces]
+        return sp.Or(*ands) if len(ands) > 1 else ands[0]
+
+    @property
+    def rate(self) -> sp.Expr:
+        """The law in (n, d, lam): d^e with ell = log_d n, kappa = log_d lam, times (ln d)^p."""
+        e = sp.expand(self.logd_risk)
+        e_ell, e_kappa = e.coeff(ell), e.coeff(kappa)
+        e0 = sp.expand(e - e_ell * ell - e_kappa * kappa)
+        law = sp.powsimp(d**e0 * n**e_ell * lam**e_kappa, force=True)
+        return law * sp.log(d) ** self.log_power if self.log_power != 0 else law
+
+    def holds_at(self, ell_value, kappa_value, gamma_value) -> bool:
+        point = {ell: sp.nsimplify(ell_value), kappa: sp.nsimplify(kappa_value), gamma: sp.nsimplify(gamma_value)}
+        return any(all(sp.sympify(c).subs(point) > 0 for c in piece) for piece in self.pieces)
+
+    def to_dict(self) -> dict:
+        from .latex import regime_latex
+
+        return {
+            "name": self.name,
+            "condition": sp.sstr(self.condition),
+            "logd_risk": sp.sstr(self.logd_risk),
+            "log_power": sp.sstr(self.log_power),
+            "rate": sp.sstr(self.rate),
+            "latex": regime_latex(self),
+            "mechanisms": list(self.mechanisms),
+            "subleading": [{"logd": sp.sstr(e), "log_power": sp.sstr(p), "term": lab} for e, p, lab in self.subleading],
+        }
+
+
+@dataclass(frozen=True)
+class PhaseDiagram:
+    model: str
+    penalty: str
+    noisy: bool
+    teacher: str
+    regimes: tuple
+
+    def regime_at(self, ell_value, kappa_value, gamma_value) -> Regime | None:
+        hits = [r for r in self.regimes if r.holds_at(ell_value, kappa_value, gamma_value)]
+        if len(hits) > 1:
+            raise ArithmeticError(f"regimes overlap at {(ell_value, kappa_value, gamma_value)}: {[r.name for r in hits]}")
+        return hits[0] if hits else None
+
+    def to_dict(self) -> dict:
+        return {
+            "model": self.model,
+            "penalty": self.penalty,
+            "noise": "Delta > 0" if self.noisy else "Delta = 0",
+            "teacher": self.teacher,
+            "variables": {"ell": "log_d n", "kappa": "log_d lam", "gamma": "teacher decay"},
+            "regimes": [r.to_dict() for r in self.regimes],
+        }
+
+
+def _law_key(b: Branch):
+    return (sp.srepr(sp.expand(b.risk.expo)), sp.srepr(sp.expand(b.risk.logp)))
+
+
+def _describe(b: Branch) -> str:
+    parts = [b.pattern]
+    if b.learned:
+        parts.append(b.learned)
+    if b.saturated:
+        parts.append("divergence saturated (df = n: the estimator interpolates)")
+    parts.append(f"tau^2 set by {b.balance}; R dominated by {b.risk.label}")
+    return "; ".join(parts)
+
+
+def _name(branches: list[Branch]) -> str:
+    b = branches[0]
+    if sp.simplify(b.risk.expo) == 0 and sp.simplify(b.risk.logp) == 0:
+        return "plateau"
+    if "fitted noise" in b.risk.label:
+        return "interpolation (noise fitted)"
+    if b.saturated:
+        return "interpolation (basis pursuit)"
+    if "noise variance" in b.risk.label:
+        return "variance-limited"
+    if b.learned.startswith("top K"):
+        return "sparse (top-K learned)"
+    return "dense (all learned, shrinkage bias)" if b.learned else "shrinkage bias"
+
+
+def _merge(regions: list, gammas) -> tuple:
+    """Union of open polyhedra with one law: one polyhedron when the inequalities implied by every
+    piece already cut out exactly the union (checked: each piece's complement within that hull is
+    empty at every sampled gamma), otherwise the list of pieces."""
+    if len(regions) == 1:
+        return (_minimal(regions[0], gammas),)
+    candidates = list(dict.fromkeys(_canonical(c) for r in regions for c in r))
+    hull = [c for c in candidates if all(_implied(c, r, _feasible_gammas(r)) for r in regions)]
+    if hull and _covers(hull, regions, gammas):
+        return (_minimal(hull, gammas),)
+    return tuple(_minimal(r, gammas) for r in regions)
+
+
+def _covers(hull, regions, gammas) -> bool:
+    """hull \\ union(regions) is empty: for every way of violating one inequality per piece, the
+    hull intersected with those violations has no interior (exact LPs at sampled gamma)."""
+    from itertools import product
+
+    for violated in product(*regions):
+        cons = list(hull) + [-c for c in violated]
+        if _feasible_gammas(cons):
+            return False
+    return True
+
+
+@lru_cache(maxsize=None)
+def derive(model: str = "diagonal", penalty: str = "l1", noiseless: bool = False, teacher: str = "power-law") -> PhaseDiagram:
+    """Derive the phase diagram of log_d R for the diagonal network (LASSO SE, or ridge with penalty l2)."""
+    if model != "diagonal":
+        raise ValueError(f"unknown model {model!r} (available: diagonal)")
+    ch = channel(penalty)
+    if teacher == "power-law":
+        segments = power_law_teacher()
+    elif teacher.startswith("finite-rank:"):
+        segments = finite_rank_teacher(sp.Rational(teacher.split(":", 1)[1]))
+    else:
+        raise ValueError(f"unknown teacher {teacher!r} (power-law or finite-rank:RHO)")
+    branches = enumerate_branches(ch, segments, noisy=not noiseless)
+    groups: dict = {}
+    for b in branches:
+        gammas = _feasible_gammas(list(b.region) + [ell])
+        if gammas:
+            groups.setdefault(_law_key(b), []).append((b, gammas))
+    regimes = []
+    for members in groups.values():
+        bs = [b for b, _ in members]
+        gammas = tuple(sorted({g for _, gs in members for g in gs}))
+        regions = list(dict.fromkeys(tuple(sorted({_canonical(c) for c in b.region} | {ell}, key=sp.default_sort_key)) for b in bs))
+        sub = {(sp.sstr(t.expo), sp.sstr(t.logp), t.label): t for b in bs for t in b.risk_terms if t != b.risk}
+        regimes.append(
+            Regime(
+                name=_name(bs),
+                logd_risk=sp.factor(sp.expand(bs[0].risk.expo)),
+                log_power=sp.simplify(bs[0].risk.logp),
+                pieces=_merge(regions, gammas),
+                mechanisms=tuple(dict.fromkeys(_describe(b) for b in bs)),
+                subleading=tuple((sp.factor(t.expo), sp.simplify(t.logp), t.label) for t in sub.values()
+                                 if (t.expo, t.logp) != (bs[0].risk.expo, bs[0].risk.logp)),
+            )
+        )
+    regimes.sort(key=lambda r: sp.default_sort_key(r.logd_risk))
+    return PhaseDiagram(model, penalty, not noiseless, teacher, tuple(regimes))

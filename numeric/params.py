@@ -1,0 +1,53 @@
+"""Validation of the physical parameters shared by every diagonal-network computation.
+
+Each check raises ``ValueError`` with a one-line message naming the parameter, so that the
+command line can print it as it is and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def _finite(name: str, value) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number (got {value!r})") from None
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be finite (got {value!r})")
+    return x
+
+
+def check_dimension(d) -> int:
+    """d is the number of input coordinates: an integer >= 1."""
+    x = _finite("d", d)
+    if x < 1 or x != int(x):
+        raise ValueError(f"d must be an integer >= 1 (got {d!r})")
+    return int(x)
+
+
+def check_gamma(gamma) -> float:
+    """gamma is the teacher decay; the teacher is square-summable only for gamma > 1/2."""
+    g = _finite("gamma", gamma)
+    if g <= 0.5:
+        raise ValueError(f"gamma must be > 1/2 for a normalisable power-law teacher (got {gamma!r})")
+    return g
+
+
+def check_nonnegative(name: str, value) -> float:
+    x = _finite(name, value)
+    if x < 0:
+        raise ValueError(f"{name} must be >= 0 (got {value!r})")
+    return x
+
+
+def check_diagonal_params(d, n, lam, gamma, noise) -> tuple[int, float, float, float, float]:
+    """Validate (d, n, lambda, gamma, Delta) and return them as (int, float, float, float, float)."""
+    return (
+        check_dimension(d),
+        check_nonnegative("n", n),
+        check_nonnegative("lam", lam),
+        check_gamma(gamma),
+        check_nonnegative("noise", noise),
+    )
