@@ -27,8 +27,9 @@ from .state_evolution import Channel
 from .symbols import GAMMA_DOMAIN, a, tau, zeta
 
 SCALES = (a, zeta, tau)
-# Path exponents for (largest, middle, smallest); any strictly decreasing triple realises the order.
-_PATH = (9, 3, 1)
+# Path exponents for (largest, middle, smallest): any strictly decreasing triple realises the order;
+# with (25, 5, 1) distinct candidate monomials (exponents in [-4, 5]) have distinct sizes on the path.
+_PATH = (25, 5, 1)
 _L = sp.Symbol("L", positive=True)
 # The numerical check evaluates F/monomial at L = 10 (scale ratios >= 10^2) and asks for agreement with
 # the limit to 5 %: far looser than the O(L^-2) corrections, far tighter than a wrong monomial (>= 10^2 off).
@@ -44,9 +45,11 @@ class Leading:
     coeff: sp.Expr
 
 
-def _candidates(degree: int):
-    """Monomials a^i zeta^j tau^k of total degree ``degree`` (i, j, k >= 0)."""
-    return [a**p * zeta**q * tau ** (degree - p - q) for p in range(degree + 1) for q in range(degree + 1 - p)]
+def _candidates(degree: int, laurent: bool = False):
+    """Monomials a^i zeta^j tau^k of total degree ``degree``; i, j, k >= 0, or in [-2, degree + 2] if laurent."""
+    lo, hi = (-2, degree + 2) if laurent else (0, degree)
+    return [a**p * zeta**q * tau ** (degree - p - q) for p in range(lo, hi + 1) for q in range(lo, hi + 1)
+            if lo <= degree - p - q <= hi]
 
 
 def homogeneity_degree(expr: sp.Expr) -> int:
@@ -58,12 +61,13 @@ def homogeneity_degree(expr: sp.Expr) -> int:
     return int(q)
 
 
-def _leading(expr: sp.Expr, order: tuple) -> Leading:
+def _leading(expr: sp.Expr, order: tuple, laurent: bool = False) -> Leading:
     """Bisect the candidate monomials (sorted by their size on the path) with SymPy limits."""
-    path = {sym: _L**p for sym, p in zip(order, _PATH)}
+    exponents = dict(zip(order, _PATH))
+    path = {sym: _L**p for sym, p in exponents.items()}
     on_path = sp.simplify(expr.subs(path))
-    size = lambda m: sp.degree(m.subs(path), _L)  # noqa: E731 - distinct for distinct candidates
-    ranked = sorted(_candidates(homogeneity_degree(expr)), key=size)
+    size = lambda m: sum(p * exponents[v] for v, p in m.as_powers_dict().items() if v in exponents)  # noqa: E731
+    ranked = sorted(_candidates(homogeneity_degree(expr), laurent), key=size)
     lo, hi = 0, len(ranked) - 1
     while lo <= hi:
         mid = (lo + hi) // 2
@@ -136,6 +140,32 @@ def zone_table(ch: Channel) -> dict[tuple, tuple[Leading, Leading]]:
     rows = _memoised("zones", ch, compute)
     lead = lambda mono, coeff: Leading(None if mono is sp.nan else mono, coeff)  # noqa: E731
     return {order: (lead(r[0], r[1]), lead(r[2], r[3])) for order, r in zip(orders, rows)}
+
+
+#: zones with the threshold below the noise (tau largest), used at the interpolation peak
+BELOW_NOISE_ZONES = ((a, tau, zeta), (tau, a, zeta), (tau, zeta, a))
+
+
+@lru_cache(maxsize=None)
+def correction_table(ch: Channel) -> dict[tuple, tuple[Leading, Leading]]:
+    """Leading (signed) terms of mse - (its zone-leading term) and div - (its zone-leading term) in
+    the zones with the threshold below the noise: needed where the leading terms cancel exactly
+    (n = d, the interpolation peak). Monomials may carry negative powers (e.g. zeta/tau)."""
+    table = zone_table(ch)
+
+    def compute():
+        rows = []
+        for order in BELOW_NOISE_ZONES:
+            m0, v0 = table[order]
+            m = _leading(sp.expand(ch.mse - m0.coeff * m0.monomial), order, laurent=True)
+            v = _leading(sp.expand(ch.div - v0.coeff * v0.monomial), order, laurent=True)
+            rows.append([m.monomial if m.monomial is not None else sp.nan, m.coeff,
+                         v.monomial if v.monomial is not None else sp.nan, v.coeff])
+        return rows
+
+    rows = _memoised("corrections", ch, compute)
+    lead = lambda mono, coeff: Leading(None if mono is sp.nan else mono, coeff)  # noqa: E731
+    return {order: (lead(r[0], r[1]), lead(r[2], r[3])) for order, r in zip(BELOW_NOISE_ZONES, rows)}
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from itertools import product
 
 import sympy as sp
 
-from .asymptotics import SCALES, noise_tail, power_sum, sign_under_domain, zone_table
+from .asymptotics import BELOW_NOISE_ZONES, SCALES, correction_table, noise_tail, power_sum, sign_under_domain, zone_table
 from .state_evolution import Channel
 from .symbols import a, d, ell, gamma, i, kappa, lam, n, tau, zeta
 
@@ -88,13 +88,12 @@ def finite_rank_teacher(rho: sp.Expr) -> tuple[Segment, ...]:
 class Zone:
     """Components with lower < a < upper (scales as Terms; None = unbounded) and their leading terms.
 
-    mse and div are lists of (k, Term): coefficient a^k times the Term (a-free part).
+    ``terms`` maps a quantity ("mse", "div", ...) to a tuple of (k, Term): a^k times the a-free Term.
     """
 
     upper: Term | None
     lower: Term | None
-    mse: tuple
-    div: tuple
+    terms: dict
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,7 @@ def _zone_from_table(table, order, upper, lower, extra_mse=(), extra_div=()) -> 
     mse_lead, div_lead = table[order]
     mse = [] if mse_lead.monomial is None else [_monomial_term(mse_lead.monomial, _label(mse_lead.monomial))]
     div = [] if div_lead.monomial is None else [_monomial_term(div_lead.monomial, "active components")]
-    return Zone(upper, lower, tuple(mse) + tuple(extra_mse), tuple(div) + tuple(extra_div))
+    return Zone(upper, lower, {"mse": tuple(mse) + tuple(extra_mse), "div": tuple(div) + tuple(extra_div)})
 
 
 def _merge_equal_zones(zones: list[Zone]) -> tuple[Zone, ...]:
@@ -141,8 +140,8 @@ def _merge_equal_zones(zones: list[Zone]) -> tuple[Zone, ...]:
     merged = [zones[0]]
     for zone in zones[1:]:
         prev = merged[-1]
-        if prev.mse == zone.mse and prev.div == zone.div:
-            merged[-1] = Zone(prev.upper, zone.lower, prev.mse, prev.div)
+        if prev.terms == zone.terms:
+            merged[-1] = Zone(prev.upper, zone.lower, prev.terms)
         else:
             merged.append(zone)
     return tuple(merged)
@@ -200,7 +199,7 @@ def algebraic_patterns(ch: Channel) -> list[Pattern]:
         conds += tuple((_monomial_term(o, "")[1], _monomial_term(dd, "")[1]) for o in div_den if o != dd)
         mse = tuple(_monomial_term(m / dm, _label(m / dm)) for m in mse_num)
         div = tuple(_monomial_term(m / dd, "active components") for m in div_num)
-        out.append(Pattern(f"denominators ~ {dm}, {dd}", (Zone(None, None, mse, div),), conditions=conds))
+        out.append(Pattern(f"denominators ~ {dm}, {dd}", (Zone(None, None, {"mse": mse, "div": div}),), conditions=conds))
     return out
 
 
@@ -280,7 +279,7 @@ def spectrum_sum(segments, zones, place, which: str) -> list[Term]:
         if rng is None:
             continue
         (j1, jl1), (j2, jl2) = rng
-        for k, term in getattr(zone, which):
+        for k, term in zone.terms.get(which, ()):
             if seg.alpha0 is None:
                 if k > 0:
                     continue  # zero components: a^k = 0
@@ -420,3 +419,87 @@ def _normalise(cond: sp.Expr) -> sp.Expr:
     if isinstance(rel, sp.StrictLessThan):
         return sp.expand(rel.rhs - rel.lhs)
     raise TypeError(f"unexpected condition {cond}")
+
+
+# ----------------------------------------------------------------------------- the interpolation peak
+def _signed_zone(table, order, upper, lower) -> Zone:
+    """Corrections to the below-noise zone ``order``: mse - tau^2 split by sign, and 1 - div."""
+    mse, div = table[order]
+    terms = {"mse+": (), "mse-": (), "gap": ()}
+    if mse.monomial is not None:
+        key = "mse+" if mse.coeff > 0 else "mse-"
+        terms[key] = (_monomial_term(mse.monomial, "shrinkage zeta^2" if mse.coeff > 0 else "threshold gain -zeta tau"),)
+    if div.monomial is not None:
+        if div.coeff > 0:
+            raise ArithmeticError("div exceeds its leading term below the noise")
+        terms["gap"] = (_monomial_term(div.monomial, "inactive fraction zeta/tau"),)
+    return Zone(upper, lower, terms)
+
+
+def peak_branches(ch: Channel, segments, noisy: bool) -> list[Branch]:
+    """n = d exactly (ell = 1) with the threshold below the noise.
+
+    There the leading terms cancel identically, (d/n) tau^2 = tau^2 and (d/n) 1 = 1, and the first
+    corrections must balance (correction_table):
+
+        0 = Delta + (1/n) sum_i (mse_i - tau^2),     A = zeta (1/n) sum_i (1 - div_i).
+
+    The first equation balances the dominant positive term against the dominant negative one.
+    R = (1/n) sum_i mse_i = tau^2 - Delta ~ tau^2 wherever tau^2 >> Delta.
+    """
+    if not ch.thresholding:
+        return []
+    table = correction_table(ch)
+    sc = _scale_terms()
+    (z1, z2, z3) = BELOW_NOISE_ZONES
+    zones = _merge_equal_zones([_signed_zone(table, z1, None, sc[tau]), _signed_zone(table, z2, sc[tau], sc[zeta]),
+                                _signed_zone(table, z3, sc[zeta], None)])
+    at_peak = {ell: 1}
+    segs = tuple(Segment(sg.j_lo, sg.j_hi, None if sg.alpha0 is None else sg.alpha0.subs(at_peak), sg.alpha1)
+                 for sg in segments)
+    scales = {zone.upper.label: zone.upper for zone in zones if zone.upper is not None}
+    scales.update({zone.lower.label: zone.lower for zone in zones if zone.lower is not None})
+    A = Term(_calibration_exponent(ch).subs(at_peak), 0, "penalty")
+    names = sorted(scales)
+    out = []
+    for combo in product(*[[dict(zip(names, c)) for c in product(*[_placement_options(sg)] * len(names))] for sg in segs]):
+        place = dict(zip(segs, combo))
+        comparisons = [(sc[zeta], sc[tau])]
+        for sg in segs:
+            for name, where in place[sg].items():
+                comparisons += _placement_comparisons(sg, scales[name], where)
+        shift = lambda terms: [m.shifted(-1, 0) for m in terms]  # noqa: E731 - the 1/n with n = d
+        plus = ([Term(0, 0, "label noise Delta")] if noisy else []) + shift(spectrum_sum(segs, zones, place, "mse+"))
+        minus = shift(spectrum_sum(segs, zones, place, "mse-"))
+        gaps = shift(spectrum_sum(segs, zones, place, "gap"))
+        for p, q, u in product(range(len(plus)), range(len(minus)), range(len(gaps))):
+            eqs = [sp.Eq(plus[p].expo, minus[q].expo), sp.Eq(plus[p].logp, minus[q].logp),
+                   sp.Eq(A.expo, z + gaps[u].expo), sp.Eq(A.logp, zl + gaps[u].logp)]
+            if any(e is sp.false for e in eqs):
+                continue
+            eqs = [e for e in eqs if e is not sp.true]
+            sol = _unique_solution(eqs, [v for v in UNKNOWNS if any(e.has(v) for e in eqs)])
+            if sol is None or not {t, tl, z, zl} <= set(sol):
+                continue
+            conds: list = []
+            pairs = list(comparisons) + [(ONE, Term(t, tl, "tau^2"))]  # tau^2 >> Delta, so R ~ tau^2
+            pairs += [(o, plus[p]) for k, o in enumerate(plus) if k != p]
+            pairs += [(o, minus[q]) for k, o in enumerate(minus) if k != q]
+            pairs += [(o, gaps[u]) for k, o in enumerate(gaps) if k != u]
+            strict = {id(pr) for pr in pairs[: len(comparisons) + 1]}
+            if not all(_collect(conds, lex_less(x.subs(sol), y.subs(sol), strict=id(pr) in strict))
+                       for pr in pairs for x, y in [pr]):
+                continue
+            risk = Term(sol[t], sol[tl], "noise variance tau^2 (interpolation peak)")
+            out.append(Branch(
+                pattern="threshold below the noise, n = d",
+                placements=tuple(sorted((str(k2), v) for sg in segs for k2, v in place[sg].items())),
+                balance=f"{plus[p].label} against {minus[q].label}",
+                saturated=False,
+                solution={str(k2): v for k2, v in sol.items()},
+                region=tuple(_normalise(c) for c in conds),
+                risk=risk,
+                risk_terms=(risk,),
+                learned="all components pass (threshold below noise)",
+            ))
+    return out

@@ -17,7 +17,8 @@ def condition_latex(regime) -> str:
     pieces = []
     for piece in regime.pieces:
         pieces.append(r",\ ".join(tex(sp.StrictGreaterThan(c, 0)) for c in piece))
-    return r"\ \text{or}\ ".join(f"({p})" if len(regime.pieces) > 1 else p for p in pieces)
+    text = r"\ \text{or}\ ".join(f"({p})" if len(regime.pieces) > 1 else p for p in pieces)
+    return rf"{tex(regime.line)},\ {text}" if regime.line is not None else text
 
 
 def regime_latex(regime) -> str:

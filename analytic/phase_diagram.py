@@ -19,7 +19,7 @@ import sympy as sp
 from scipy.optimize import linprog
 
 from .asymptotics import sign_under_domain
-from .dominant_balance import Branch, enumerate_branches, finite_rank_teacher, power_law_teacher
+from .dominant_balance import Branch, enumerate_branches, finite_rank_teacher, peak_branches, power_law_teacher
 from .state_evolution import channel
 from .symbols import d, ell, gamma, kappa, lam, n
 
@@ -111,11 +111,13 @@ class Regime:
     pieces: tuple  # tuple of regions; each region a tuple of expressions > 0
     mechanisms: tuple  # descriptions of the merged branches
     subleading: tuple  # (logd, log_power, label) of the other terms of R in these branches
+    line: sp.Eq | None = None  # the regime lives on this line only (the interpolation peak, ell = 1)
 
     @property
     def condition(self) -> sp.Boolean:
         ands = [sp.And(*[sp.StrictGreaterThan(c, 0) for c in piece]) for piece in self.pieces]
-        return sp.Or(*ands) if len(ands) > 1 else ands[0]
+        cond = sp.Or(*ands) if len(ands) > 1 else ands[0]
+        return sp.And(self.line, cond) if self.line is not None else cond
 
     @property
     def rate(self) -> sp.Expr:
@@ -128,6 +130,8 @@ class Regime:
 
     def holds_at(self, ell_value, kappa_value, gamma_value) -> bool:
         point = {ell: sp.nsimplify(ell_value), kappa: sp.nsimplify(kappa_value), gamma: sp.nsimplify(gamma_value)}
+        if self.line is not None and self.line.subs(point) is not sp.true:
+            return False
         return any(all(sp.sympify(c).subs(point) > 0 for c in piece) for piece in self.pieces)
 
     def to_dict(self) -> dict:
@@ -154,7 +158,11 @@ class PhaseDiagram:
     regimes: tuple
 
     def regime_at(self, ell_value, kappa_value, gamma_value) -> Regime | None:
-        hits = [r for r in self.regimes if r.holds_at(ell_value, kappa_value, gamma_value)]
+        """The regime at a point; on the line n = d the peak law takes precedence where it holds."""
+        peak = [r for r in self.regimes if r.line is not None and r.holds_at(ell_value, kappa_value, gamma_value)]
+        if peak:
+            return peak[0]
+        hits = [r for r in self.regimes if r.line is None and r.holds_at(ell_value, kappa_value, gamma_value)]
         if len(hits) > 1:
             raise ArithmeticError(f"regimes overlap at {(ell_value, kappa_value, gamma_value)}: {[r.name for r in hits]}")
         return hits[0] if hits else None
@@ -178,6 +186,8 @@ def _describe(b: Branch) -> str:
     parts = [b.pattern]
     if b.learned:
         parts.append(b.learned)
+    if b.pattern.endswith("n = d"):
+        parts.append("n = d exactly: the leading terms cancel, first corrections balance")
     if b.saturated:
         parts.append("divergence saturated (df = n: the estimator interpolates)")
     parts.append(f"tau^2 set by {b.balance}; R dominated by {b.risk.label}")
@@ -188,6 +198,8 @@ def _name(branches: list[Branch]) -> str:
     b = branches[0]
     if sp.simplify(b.risk.expo) == 0 and sp.simplify(b.risk.logp) == 0:
         return "plateau"
+    if b.pattern.endswith("n = d"):
+        return "interpolation peak (n = d)"
     if "fitted noise" in b.risk.label:
         return "interpolation (noise fitted)"
     if b.saturated:
@@ -236,17 +248,27 @@ def derive(model: str = "diagonal", penalty: str = "l1", noiseless: bool = False
         segments = finite_rank_teacher(sp.Rational(teacher.split(":", 1)[1]))
     else:
         raise ValueError(f"unknown teacher {teacher!r} (power-law or finite-rank:RHO)")
-    branches = enumerate_branches(ch, segments, noisy=not noiseless)
+    regimes = _regimes(enumerate_branches(ch, segments, noisy=not noiseless), line=None)
+    regimes += _regimes(peak_branches(ch, segments, noisy=not noiseless), line=sp.Eq(ell, 1))
+    regimes.sort(key=lambda r: (r.line is not None, sp.default_sort_key(r.logd_risk)))
+    return PhaseDiagram(model, penalty, not noiseless, teacher, tuple(regimes))
+
+
+def _regimes(branches: list[Branch], line) -> list[Regime]:
+    """Merge the non-empty branches with one law into a regime."""
+    domain = [ell] if line is None else []
     groups: dict = {}
     for b in branches:
-        gammas = _feasible_gammas(list(b.region) + [ell])
+        gammas = _feasible_gammas(list(b.region) + domain)
         if gammas:
             groups.setdefault(_law_key(b), []).append((b, gammas))
     regimes = []
     for members in groups.values():
         bs = [b for b, _ in members]
         gammas = tuple(sorted({g for _, gs in members for g in gs}))
-        regions = list(dict.fromkeys(tuple(sorted({_canonical(c) for c in b.region} | {ell}, key=sp.default_sort_key)) for b in bs))
+        regions = list(dict.fromkeys(
+            tuple(sorted({_canonical(c) for c in b.region} | {_canonical(c) for c in domain}, key=sp.default_sort_key))
+            for b in bs))
         sub = {(sp.sstr(t.expo), sp.sstr(t.logp), t.label): t for b in bs for t in b.risk_terms if t != b.risk}
         regimes.append(
             Regime(
@@ -257,7 +279,7 @@ def derive(model: str = "diagonal", penalty: str = "l1", noiseless: bool = False
                 mechanisms=tuple(dict.fromkeys(_describe(b) for b in bs)),
                 subleading=tuple((sp.factor(t.expo), sp.simplify(t.logp), t.label) for t in sub.values()
                                  if (t.expo, t.logp) != (bs[0].risk.expo, bs[0].risk.logp)),
+                line=line,
             )
         )
-    regimes.sort(key=lambda r: sp.default_sort_key(r.logd_risk))
-    return PhaseDiagram(model, penalty, not noiseless, teacher, tuple(regimes))
+    return regimes
