@@ -12,7 +12,7 @@ the inequalities themselves stay symbolic in gamma.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import sympy as sp
@@ -128,11 +128,17 @@ class Regime:
         law = sp.powsimp(d**e0 * n**e_ell * lam**e_kappa, force=True)
         return law * sp.log(d) ** self.log_power if self.log_power != 0 else law
 
+    @cached_property
+    def _forms(self):
+        """The region's linear forms compiled to float functions of (ell, kappa, gamma)."""
+        return [[sp.lambdify((ell, kappa, gamma), c, "math") for c in piece] for piece in self.pieces]
+
     def holds_at(self, ell_value, kappa_value, gamma_value) -> bool:
-        point = {ell: sp.nsimplify(ell_value), kappa: sp.nsimplify(kappa_value), gamma: sp.nsimplify(gamma_value)}
-        if self.line is not None and self.line.subs(point) is not sp.true:
+        """Whether (ell, kappa, gamma) lies in the regime (floating-point test of the inequalities)."""
+        point = (float(ell_value), float(kappa_value), float(gamma_value))
+        if self.line is not None and point[0] != float(self.line.rhs):
             return False
-        return any(all(sp.sympify(c).subs(point) > 0 for c in piece) for piece in self.pieces)
+        return any(all(f(*point) > 0 for f in piece) for piece in self._forms)
 
     def to_dict(self) -> dict:
         from .latex import regime_latex
