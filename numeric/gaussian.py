@@ -13,25 +13,38 @@ Underflow: phi(w) = 0 in float64 for |w| > 38.6. Every sum built from these func
 state-evolution sums of MSE and P) is compared with tau^2 or with 1, and each dropped term is
 below 1e-300 of tau^2 (resp. of 1), so the underflowed terms are negligible there; the scaled
 moments r_k (``scaled=True``) carry the full information for w >= 0 without underflow.
+
+The ``*_mp`` functions are the independent high-precision counterpart: no stable rewriting, only
+the textbook closed forms evaluated with mpmath.erfc / mpmath.exp at a working precision raised by
+``guard_digits`` to absorb their cancellation (callers set it with ``mpmath.workdps``; arguments
+are mpf). mpmath's exponent range has no underflow: deep tails (phi(40) ~ 1e-348) are carried.
+    Q(x) = erfc(x/sqrt 2)/2,  phi(x) = exp(-x^2/2)/sqrt(2 pi),
+    T(w, c) = E[(Z - c)^2 1{Z > w}] = (1 + c^2) Q(w) + (w - 2c) phi(w).
 """
 
 from __future__ import annotations
 
 import math
 
+import mpmath
 import numpy as np
-from scipy.special import gammainc, ndtr
+from scipy.special import erfcx, gammainc, ndtr
 
-# Closed forms are used below SWITCH. Measured against mpmath (60 digits) on a grid of w in
-# [0, 5]: their worst relative error is 1.5e-14 (J2 near w = 2, amplified ndtr rounding) and grows
-# like w^4 beyond (7e-14 at w = 3, 9e-13 at w = 5). Hence the switch at 2.
-SWITCH = 2.0
+# Closed forms are used below SWITCH. Measured against mpmath (60 digits) on a grid of step 1e-3:
+# their worst relative error grows like w^4 through the cancellation in J2 (amplifying ndtr's own
+# rounding): 2.1e-14 near w = 1.97, 7e-14 at w = 3, 9e-13 at w = 5. Hence the switch at 1.5.
+SWITCH = 1.5
 
 # (lower end of a range of w, continued-fraction depth used on it). Each depth is the smallest
 # that reached 4.5e-16 relative error for r0, r1 and r2 at the lower end (measured against
-# mpmath: 77 at w = 2, 56 at 2.5, 43 at 3, 29 at 4, 19 at 6, 12 at 10, 8 at 20), plus a margin
-# of 2-3 levels. The truncation error decreases with w, so the lower end is the worst case.
-_CF_DEPTHS = ((2.0, 80), (2.5, 59), (3.0, 46), (4.0, 32), (6.0, 21), (10.0, 14), (20.0, 10))
+# mpmath: 122 at w = 1.5, 77 at 2, 56 at 2.5, 43 at 3, 29 at 4, 19 at 6, 12 at 10, 8 at 20), plus
+# a margin of 2-3 levels. The truncation error decreases with w, so the lower end is the worst case.
+_CF_DEPTHS = ((1.5, 125), (2.0, 80), (2.5, 59), (3.0, 46), (4.0, 32), (6.0, 21), (10.0, 14), (20.0, 10))
+
+# scipy's ndtr(-w) loses ~w^2 ulp in the upper tail (relative error 2e-15 at w = 5, 1.1e-13 at
+# w = 36, measured against mpmath); above TAIL_SWITCH, Q(w) = phi(w) sqrt(pi/2) erfcx(w/sqrt 2)
+# (both factors accurate to ~1 ulp while phi(w) is a normal float, w < 37.5).
+TAIL_SWITCH = 5.0
 
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
@@ -45,7 +58,18 @@ def normal_density(w):
     """
     w = np.asarray(w, dtype=float)
     h = np.round(np.clip(w, -40.0, 40.0) * 4096.0) / 4096.0
-    return np.exp(-0.5 * h * h) * np.exp(-0.5 * (w - h) * (w + h)) / _SQRT_2PI
+    with np.errstate(over="ignore"):  # (w - h)(w + h) = inf for |w| > 1e154: exp(-inf) = 0 is right
+        return np.exp(-0.5 * h * h) * np.exp(-0.5 * (w - h) * (w + h)) / _SQRT_2PI
+
+
+def normal_tail(w):
+    """Q(w) = P(Z > w), relative accuracy ~1e-15 (see TAIL_SWITCH)."""
+    w = np.asarray(w, dtype=float)
+    out = np.array(ndtr(-w))
+    deep = w > TAIL_SWITCH
+    x = w[deep]
+    out[deep] = normal_density(x) * math.sqrt(0.5 * math.pi) * erfcx(x / math.sqrt(2.0))
+    return out
 
 
 def _scaled_moments_cf(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -55,7 +79,7 @@ def _scaled_moments_cf(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     for (lo, depth), hi in zip(_CF_DEPTHS, edges):
         sel = (w >= lo) & (w < hi)
         x = w[sel]
-        tail = 0.5 * (x + np.sqrt(x * x + 4.0 * (depth + 1)))  # K_{depth+1}, see module docstring
+        tail = 0.5 * x * (1.0 + np.sqrt(1.0 + 4.0 * (depth + 1) / x / x))  # K_{depth+1}, module docstring
         for m in range(depth, 0, -1):
             tail = x + m / tail
             if m == 3:
@@ -77,14 +101,15 @@ def tail_moments(w, *, scaled: bool = False) -> tuple[np.ndarray, np.ndarray, np
     w = np.asarray(w, dtype=float)
     low = w < SWITCH
     wl = w[low]
-    q, p = ndtr(-wl), normal_density(wl)
+    q, p = normal_tail(wl), normal_density(wl)
     closed = (q, p - wl * q, (1.0 + wl * wl) * q - wl * p)
     high = w[~low]
     cf = _scaled_moments_cf(high)
     out = []
     for jl, rh in zip(closed, cf):
         m = np.empty_like(w)
-        m[low] = jl / p if scaled else jl
+        with np.errstate(divide="ignore", over="ignore"):  # scaled: inf where phi underflows, as documented
+            m[low] = jl / p if scaled else jl
         m[~low] = rh if scaled else rh * normal_density(high)
         out.append(m)
     return tuple(out)
@@ -99,7 +124,7 @@ def _tail_square(w: np.ndarray, c: float) -> np.ndarray:
     out = np.empty_like(w)
     neg = w < 0
     wn = w[neg]
-    out[neg] = (1.0 + c * c) * ndtr(-wn) + (wn - 2.0 * c) * normal_density(wn)
+    out[neg] = (1.0 + c * c) * normal_tail(wn) + (wn - 2.0 * c) * normal_density(wn)
     wp = w[~neg]
     r0, r1, r2 = tail_moments(wp, scaled=True)
     s = wp - c
@@ -115,18 +140,19 @@ def _standardise(a, tau: float, zeta: float) -> tuple[np.ndarray, float, np.ndar
 
 
 def soft_threshold_mse(a, tau: float, zeta: float) -> np.ndarray:
-    """E[(eta(a + tau Z; zeta) - a)^2] = tau^2 [T(u, c) + T(v, c)] + a^2 (Phi(u) - Phi(-v)).
+    """E[(eta(a + tau Z; zeta) - a)^2] = tau^2 [T(u, c) + T(v, c)] + a^2 (Phi(u) - Phi(-v)),
+    with Phi(u) - Phi(-v) = Q(-u) - Q(v).
 
     Vectorised over the magnitudes a (signs do not matter); tau > 0, zeta >= 0.
     """
     b, c, u, v = _standardise(a, tau, zeta)
-    return tau * tau * (_tail_square(u, c) + _tail_square(v, c) + b * b * (ndtr(u) - ndtr(-v)))
+    return tau * tau * (_tail_square(u, c) + _tail_square(v, c) + b * b * (normal_tail(-u) - normal_tail(v)))
 
 
 def active_probability(a, tau: float, zeta: float) -> np.ndarray:
     """P(|a + tau Z| > zeta) = Q(u) + Q(v)."""
     _, _, u, v = _standardise(a, tau, zeta)
-    return ndtr(-u) + ndtr(-v)
+    return normal_tail(u) + normal_tail(v)
 
 
 def gaussian_teacher_mse(sigma, tau: float, zeta: float) -> np.ndarray:
@@ -153,4 +179,56 @@ def gaussian_teacher_mse(sigma, tau: float, zeta: float) -> np.ndarray:
 def gaussian_teacher_active_probability(sigma, tau: float, zeta: float) -> np.ndarray:
     """P(|y| > zeta) = 2 Q(zeta / sqrt(sigma^2 + tau^2)) for a ~ N(0, sigma^2)."""
     s2 = np.asarray(sigma, dtype=float) ** 2
-    return 2.0 * ndtr(-zeta / np.sqrt(s2 + tau * tau))
+    return 2.0 * normal_tail(zeta / np.sqrt(s2 + tau * tau))
+
+
+def guard_digits(large: float, small: float = 1.0) -> int:
+    """Extra decimal digits for the closed forms: 10 + 4 log10(large) + 3 log10(1/small).
+
+    ``large`` bounds the standardised threshold c = zeta/tau (and w = zeta/s): at w ~ c the terms
+    of T(w, c) are ~ c phi(c) while T ~ 2 phi(c)/c^3, a cancellation of c^4/2 (4 log10 c digits; it
+    does not grow with b = |a|/tau, where the terms stay comparable to T). ``small`` bounds w = zeta/s
+    from below for the Gaussian teacher, where 1 - 2Q(w) - 2 w phi(w) ~ 0.53 w^3 loses 3 log10(1/w)
+    digits. The 10 further digits cover the sums and the Newton solve.
+    """
+    lost = 4.0 * math.log10(max(large, 1.0)) + 3.0 * math.log10(max(1.0 / small, 1.0))
+    return 10 + math.ceil(lost)
+
+
+def _q_mp(x):
+    return mpmath.erfc(x / mpmath.sqrt(2)) / 2
+
+
+def _phi_mp(x):
+    return mpmath.exp(-x * x / 2) / mpmath.sqrt(2 * mpmath.pi)
+
+
+def soft_threshold_terms_mp(a, tau, zeta):
+    """(MSE, P) for a fixed magnitude a >= 0:
+    MSE = tau^2 [T(u, c) + T(v, c)] + a^2 (Phi(u) - Q(v)),  P = Q(u) + Q(v),
+    with c = zeta/tau, u = c - a/tau, v = c + a/tau; Q(u) and Phi(u) = 1 - Q(u) both come from
+    Q(|u|) <= 1/2 (the other one is 1 - Q(|u|) in [1/2, 1], without cancellation).
+    """
+    c = zeta / tau
+    b = a / tau
+    u, v = c - b, c + b
+    q_abs, qv = _q_mp(abs(u)), _q_mp(v)
+    qu, big_phi_u = (q_abs, 1 - q_abs) if u >= 0 else (1 - q_abs, q_abs)
+    t_u = (1 + c * c) * qu + (u - 2 * c) * _phi_mp(u)
+    t_v = (1 + c * c) * qv + (v - 2 * c) * _phi_mp(v)
+    return tau * tau * (t_u + t_v) + a * a * (big_phi_u - qv), qu + qv
+
+
+def gaussian_teacher_terms_mp(sigma, tau, zeta):
+    """(MSE, P) for a ~ N(0, sigma^2): with s^2 = sigma^2 + tau^2, k = sigma^2/s^2, w = zeta/s,
+    MSE = k^2 s^2 [1 - 2Q(w) - 2 w phi(w)]
+          + 2 s^2 [(1 - k)^2 (Q(w) + w phi(w)) - 2 (1 - k) w phi(w) + w^2 Q(w)] + sigma^2 tau^2 / s^2,
+    P = 2 Q(w).  (The first bracket is E[W^2 1{|W| <= w}], the second E[((1-k)W - w)^2 1{W > w}].)
+    """
+    s2 = sigma * sigma + tau * tau
+    k = sigma * sigma / s2
+    w = zeta / mpmath.sqrt(s2)
+    q, p = _q_mp(w), _phi_mp(w)
+    inner = 1 - 2 * q - 2 * w * p
+    outer = (1 - k) ** 2 * (q + w * p) - 2 * (1 - k) * w * p + w * w * q
+    return k * k * s2 * inner + 2 * s2 * outer + sigma * sigma * tau * tau / s2, 2 * q

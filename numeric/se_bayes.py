@@ -14,32 +14,27 @@ import math
 import mpmath
 
 from .params import check_diagonal_params
-from .roots import RootFindingError, log_root, newton_mp
-from .se_lasso_mp import teacher_magnitudes_mp
-from .se_result import SEResult
-from .teacher_sums import summation_method, teacher_grid
+from .se_lasso import RootFindingError, SEResult, check_digits, failed, log_root, newton_mp, no_data, verdict
+from .teacher_sums import summation_method, teacher_grid, teacher_magnitudes_mp
 
 # Converged means |F| below this; brentq brackets log tau to 1e-14 and the sums round at ~1e-15
 # relative, so |F| ~ 1e-14 is reached (measured); the tolerance leaves a factor 1000.
 RESIDUAL_TOL = 1e-11
 # No cancellation in these sums (all terms positive): the guard only covers the sums and Newton.
 _GUARD_DIGITS = 10
-MIN_DIGITS = 30
 
 
 def bayes_se(d, n, gamma, noise, *, digits: int | None = None, binning: str = "auto") -> SEResult:
     """Solve the Bayes-optimal SE; ``digits`` (>= 30) selects the mpmath path (exact sums)."""
     d, n, _, gamma, noise = check_diagonal_params(d, n, 0.0, gamma, noise)
-    if digits is not None and (isinstance(digits, bool) or not isinstance(digits, int) or digits < MIN_DIGITS):
-        raise ValueError(f"digits must be None or an integer >= {MIN_DIGITS} (got {digits!r})")
+    digits = check_digits(digits)
     sums = summation_method(d, binning)
     method = f"mpmath-{digits}" if digits is not None else f"float64-{sums}"
-    nan = math.nan
     if n == 0:
-        return SEResult(1.0, nan, nan, nan, True, 0, 0.0, method, "n = 0: the estimator is 0, R = 1")
+        return no_data(method)
     if noise == 0 and n >= d:
         # F(tau) < d/n - 1 <= 0 for every tau > 0: the only fixed point is tau = 0
-        return SEResult(0.0, 0.0, nan, nan, True, 0, 0.0, method, "noise = 0, n >= d: exact recovery, R = 0")
+        return SEResult(0.0, 0.0, math.nan, math.nan, True, 0, 0.0, method, "noise = 0, n >= d: exact recovery, R = 0")
     start = _solve_float64(d, n, gamma, noise, sums, method)
     if digits is None or not start.converged:
         return start
@@ -57,12 +52,11 @@ def _solve_float64(d, n, gamma, noise, sums, method) -> SEResult:
     try:
         tau, evaluations = log_root(increasing, math.sqrt(noise + 1.0), name="tau")
     except RootFindingError as exc:
-        return SEResult(math.nan, math.nan, math.nan, math.nan, False, 0, math.nan, method, str(exc))
+        return failed(method, str(exc))
     tau2 = tau * tau
     risk = grid.total(u * tau2 / (u + tau2)) / n
     residual = abs(noise + risk - tau2) / tau2
-    converged = residual <= RESIDUAL_TOL
-    message = "converged" if converged else f"residual {residual:.3g} above tolerance {RESIDUAL_TOL:g}"
+    converged, message = verdict(residual, RESIDUAL_TOL)
     return SEResult(risk, tau2, math.nan, math.nan, converged, evaluations, residual, method, message)
 
 
@@ -77,8 +71,8 @@ def _solve_mp(d, n, gamma, noise, digits, start: SEResult) -> SEResult:
             return [delta / t2 + mpmath.fsum(ui / (ui + t2) for ui in u) / n - 1]
 
         tol = mpmath.mpf(10) ** (5 - digits)
-        x, fx, iterations, converged = newton_mp(residual, [0.5 * math.log(start.tau2)], tol=tol)
+        x, fx, iterations = newton_mp(residual, [0.5 * math.log(start.tau2)], tol=tol)
         t2 = mpmath.exp(2 * x[0])
         risk = mpmath.fsum(ui * t2 / (ui + t2) for ui in u) / n
-        message = "converged" if converged else f"Newton stopped at residual {mpmath.nstr(fx[0], 3)}"
+        converged, message = verdict(abs(fx[0]), tol)
         return SEResult(float(risk), float(t2), math.nan, math.nan, converged, iterations, float(abs(fx[0])), method, message)

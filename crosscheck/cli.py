@@ -1,0 +1,186 @@
+"""The ``scalinglab`` command line: one verb per job, ``--json`` for machines.
+
+Exit status: 0 success (or a claim that holds), 1 a cross-check disagreement or a claim that
+fails, 2 invalid input (one line on stderr, no traceback), 3 an inconclusive claim.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+MODELS = ("diagonal",)
+
+
+class InputError(ValueError):
+    """Invalid user input: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would print the usage block too; we keep one line
+        raise InputError(message)
+
+
+def _model(value: str) -> str:
+    if value not in MODELS:
+        raise InputError(f"unknown model {value!r} (available: {', '.join(MODELS)})")
+    return value
+
+
+def _physical(p, *, lam=True):
+    p.add_argument("model", help="network model: diagonal")
+    p.add_argument("--d", type=float, required=True, help="input dimension (integer >= 1)")
+    p.add_argument("--n", type=float, required=True, help="number of samples (>= 0)")
+    if lam:
+        p.add_argument("--lam", type=float, required=True, help="weight decay lambda (>= 0)")
+    p.add_argument("--gamma", type=float, required=True, help="teacher decay (> 1/2)")
+    p.add_argument("--noise", type=float, default=0.0, help="label-noise variance Delta (>= 0), default 0")
+    p.add_argument("--teacher", default="signs", choices=("signs", "gaussian"), help="teacher variant")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="scalinglab", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("se", help="excess risk from the finite-d state evolution")
+    _physical(p)
+    p.add_argument("--digits", type=int, default=None, help="mpmath working digits (>= 30); default float64")
+    p.add_argument("--binning", default="auto", choices=("auto", "exact", "binned"), help="teacher-sum evaluation")
+
+    p = sub.add_parser("bayes", help="Bayes-optimal excess risk (Gaussian prior) from its state evolution")
+    _physical(p, lam=False)
+    p.add_argument("--lam", type=float, default=None, help=argparse.SUPPRESS)  # accepted, unused
+    p.add_argument("--digits", type=int, default=None, help="mpmath working digits (>= 30); default float64")
+
+    p = sub.add_parser("simulate", help="train the network (or solve its LASSO) on sampled data")
+    _physical(p)
+    p.add_argument("--seeds", type=int, default=8, help="number of independent seeds (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+    p.add_argument("--method", default="network", choices=("network", "lasso"), help="default: network")
+
+    p = sub.add_parser("derive", help="derive the phase diagram of log_d R by dominant balance (SymPy)")
+    p.add_argument("model")
+    p.add_argument("--noiseless", action="store_true", help="Delta = 0 instead of Delta > 0")
+    p.add_argument("--penalty", default="l1", choices=("l1", "l2"), help="l1 (weight decay) or l2 (ridge)")
+    p.add_argument("--teacher", default="power-law", help="power-law (default) or finite-rank:RHO")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--latex", action="store_true", help="print the booktabs table")
+
+    p = sub.add_parser("crosscheck", help="check analytic exponents against SE fits and SE against simulations")
+    p.add_argument("model")
+    p.add_argument("--quick", action="store_true", help="small grid, d <= 500 simulations (< 5 minutes)")
+    p.add_argument("--out", default="results/crosscheck", help="output folder (default results/crosscheck)")
+    p.add_argument("--gamma", type=float, default=1.5, help="teacher decay (default 1.5)")
+    p.add_argument("--noise", type=float, default=0.5, help="Delta of the noisy diagram (default 0.5)")
+    p.add_argument("--json", action="store_true", help="print the report summary as JSON")
+
+    p = sub.add_parser("claim", help="test an asymptotic claim 'R ~ EXPR where CONDITIONS' against the SE")
+    p.add_argument("model")
+    p.add_argument("--rate", required=True, help="rate in n, d, lam, gamma, e.g. 'n**(-1+1/(2*gamma))'")
+    p.add_argument("--where", required=True, help="e.g. 'n << d, lam << sqrt(n/d)' ('<' reads as '<<')")
+    p.add_argument("--noise", type=float, default=0.5, help="Delta (default 0.5; 0 for the noiseless case)")
+    p.add_argument("--gamma", type=float, default=1.5, help="teacher decay (default 1.5)")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def _emit(payload: dict, as_json: bool, text: str) -> None:
+    print(json.dumps(payload, indent=None if as_json else 2) if as_json else text)
+
+
+def _cmd_se(args) -> int:
+    from numeric.se_lasso import lasso_se
+
+    res = lasso_se(args.d, args.n, args.lam, args.gamma, args.noise, digits=args.digits, binning=args.binning,
+                   teacher=args.teacher)
+    out = {"model": args.model, "d": args.d, "n": args.n, "lam": args.lam, "gamma": args.gamma,
+           "noise": args.noise, **res.to_dict()}
+    _emit(out, args.json, "\n".join(f"{k:>16}: {v}" for k, v in out.items()))
+    return 0 if res.converged else 1
+
+
+def _cmd_bayes(args) -> int:
+    from numeric.se_bayes import bayes_se
+
+    res = bayes_se(args.d, args.n, args.gamma, args.noise, digits=args.digits)
+    out = {"model": args.model, "d": args.d, "n": args.n, "gamma": args.gamma, "noise": args.noise, **res.to_dict()}
+    _emit(out, args.json, "\n".join(f"{k:>16}: {v}" for k, v in out.items()))
+    return 0 if res.converged else 1
+
+
+def _cmd_simulate(args) -> int:
+    from numeric.simulate import simulate_diagonal
+
+    if args.seeds < 1:
+        raise InputError(f"--seeds must be >= 1 (got {args.seeds})")
+    res = simulate_diagonal(args.d, args.n, args.lam, args.gamma, args.noise, seeds=args.seeds,
+                            method=args.method, teacher=args.teacher, base_seed=args.seed)
+    out = {"model": args.model, "d": args.d, "n": args.n, "lam": args.lam, "gamma": args.gamma,
+           "noise": args.noise, **res.to_dict()}
+    _emit(out, args.json, "\n".join(f"{k:>20}: {v}" for k, v in out.items()))
+    return 0 if res.converged else 1
+
+
+def _cmd_derive(args) -> int:
+    from analytic import derive, table_latex
+
+    diagram = derive(args.model, penalty=args.penalty, noiseless=args.noiseless, teacher=args.teacher)
+    if args.latex:
+        print(table_latex(diagram))
+        return 0
+    data = diagram.to_dict()
+    if args.json:
+        print(json.dumps(data))
+        return 0
+    print(f"{data['model']} network, penalty {data['penalty']}, {data['noise']}, teacher {data['teacher']}")
+    print("R ~ d^logd_risk (ln d)^log_power with n = d^ell, lam = d^kappa\n")
+    for r in data["regimes"]:
+        logs = f" (ln d)^{r['log_power']}" if r["log_power"] != "0" else ""
+        print(f"{r['name']}\n    R ~ {r['rate']}   [log_d R = {r['logd_risk']}{logs}]\n    where {r['condition']}")
+    return 0
+
+
+def _cmd_crosscheck(args) -> int:
+    from .run import run_crosscheck
+
+    report = run_crosscheck(args.model, quick=args.quick, out=Path(args.out), gamma=args.gamma, noise=args.noise,
+                            progress=not args.json)
+    if args.json:
+        print(json.dumps(report["summary"]))
+    return 0 if report["summary"]["passed"] else 1
+
+
+def _cmd_claim(args) -> int:
+    from .claims import check_claim, format_verdict
+
+    verdict = check_claim(args.rate, args.where, gamma=args.gamma, noise=args.noise)
+    if args.json:
+        print(json.dumps(verdict))
+    else:
+        print(format_verdict(verdict))
+    return {"holds": 0, "fails": 1, "inconclusive": 3}[verdict["verdict"]]
+
+
+COMMANDS = {"se": _cmd_se, "bayes": _cmd_bayes, "simulate": _cmd_simulate, "derive": _cmd_derive,
+            "crosscheck": _cmd_crosscheck, "claim": _cmd_claim}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        _model(args.model)
+        return COMMANDS[args.command](args)
+    except (InputError, ValueError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        print(f"scalinglab: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("scalinglab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Exponents measured from the state evolution along a ray n = d^ell, lam = d^kappa.
+
+The local slope  e(d) = d log[R (ln d)^-p] / d log d  between successive d of a geometric grid
+converges to the exponent of R ~ d^e (ln d)^p; the slope between the two largest d is the
+measurement and the change of slope over the last decades (``trend``) says how converged it is.
+When |trend| > SETTLE_TOL, or while the caller's ``until(d)`` is false (e.g. a sub-leading term of
+the derived law is still comparable with the leading one), the ray is extended by factors of 100
+in d, up to D_MAX (the binned SE costs ~0.1 s at any d), so that slow (logarithmic) crossovers are
+followed as far as they can be.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from numeric.fits import local_slope
+from numeric.se_lasso import lasso_se
+
+SETTLE_TOL = 0.01  # a slope that moved by less than this over the last factor of 100 in d is settled
+D_MAX = 1e30  # float64 SE with binned teacher sums stays accurate here (checked against exact sums in numeric)
+
+
+@dataclass(frozen=True)
+class RayMeasurement:
+    ell: float
+    kappa: float
+    gamma: float
+    noise: float
+    log_power: float  # p removed before fitting (the analytic law's log factor)
+    ds: tuple
+    risks: tuple
+    slopes: tuple  # local slopes between successive d
+    exponent: float  # slope between the two largest d
+    trend: float  # last local slope minus the one before it
+    converged: bool  # every SE solve converged
+    messages: tuple
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def measure_ray(ell: float, kappa: float, gamma: float, noise: float, ds, log_power: float = 0.0,
+                n_of_d=None, until=None) -> RayMeasurement:
+    """SE excess risk at n = d^ell (or n_of_d(d)), lam = d^kappa for each d, and its local slopes;
+    extended to larger d while the slope has not settled (see module docstring)."""
+    ds = [float(d) for d in ds]
+    risks, messages, converged = [], [], True
+
+    def solve(d):
+        nonlocal converged
+        n = n_of_d(d) if n_of_d is not None else d**ell
+        res = lasso_se(int(d), n, d**kappa, gamma, noise)
+        risks.append(res.excess_risk)
+        converged &= res.converged
+        if not res.converged:
+            messages.append(f"d={d:g}: {res.message}")
+
+    for d in ds:
+        solve(d)
+    fit = local_slope(ds, risks, log_power=log_power)
+    while converged and (abs(fit.trend) > SETTLE_TOL or (until is not None and not until(ds[-1]))) \
+            and ds[-1] * 100 <= D_MAX:
+        ds.append(ds[-1] * 100)
+        solve(ds[-1])
+        fit = local_slope(ds, risks, log_power=log_power)
+    return RayMeasurement(
+        ell=ell, kappa=kappa, gamma=gamma, noise=noise, log_power=log_power, ds=tuple(float(d) for d in ds),
+        risks=tuple(risks), slopes=tuple(fit.exponents), exponent=fit.exponent, trend=fit.trend,
+        converged=converged, messages=tuple(messages),
+    )

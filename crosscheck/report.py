@@ -1,0 +1,129 @@
+"""Report files of a cross-check: JSON with every number, figures (PNG + PDF), LaTeX tables.
+
+Every figure is drawn from the JSON-ready report alone (``figures_from_report``), so it can be
+re-made from a saved ``report.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from analytic import derive, table_latex  # noqa: E402
+from analytic.symbols import ell as ELL, gamma as GAMMA, kappa as KAPPA  # noqa: E402
+
+
+def write_json(path: Path, data) -> None:
+    """Write atomically (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=float))
+    os.replace(tmp, path)
+
+
+def _regime_map(diagram, gamma, ells, kappas):
+    names = [r.name for r in diagram.regimes if r.line is None]
+    grid = np.full((len(kappas), len(ells)), np.nan)
+    expo = np.full_like(grid, np.nan)
+    for a, k in enumerate(kappas):
+        for b, l in enumerate(ells):
+            r = diagram.regime_at(l, k, gamma) if l != 1 else None
+            if r is not None and r.line is None:
+                grid[a, b] = names.index(r.name)
+                expo[a, b] = float(r.logd_risk.subs({ELL: l, KAPPA: k, GAMMA: gamma}))
+    return names, grid, expo
+
+
+def phase_diagram_figure(section: dict, stem: Path) -> list[str]:
+    """Measured exponents (colour) at the checked points over the analytic regimes and boundaries."""
+    diagram = derive("diagonal", noiseless=section["noise"] == 0)
+    gamma = section["gamma"]
+    pts = section["points"]
+    ells = np.linspace(0.02, max(p["ell"] for p in pts) + 0.5, 240)
+    kappas = np.linspace(min(p["kappa"] for p in pts) - 0.5, max(p["kappa"] for p in pts) + 0.5, 240)
+    names, grid, expo = _regime_map(diagram, gamma, ells, kappas)
+    vmin = min(np.nanmin(expo), min(p["measured_exponent"] for p in pts))
+    fig, ax = plt.subplots(figsize=(7.2, 5.2))
+    ax.imshow(expo, origin="lower", extent=(ells[0], ells[-1], kappas[0], kappas[-1]), aspect="auto",
+              cmap="viridis", vmin=vmin, vmax=0, alpha=0.35)
+    ax.contour(ells, kappas, grid, levels=np.arange(len(names)) + 0.5, colors="k", linewidths=1.0)
+    for idx, name in enumerate(names):
+        mask = grid == idx
+        if mask.any():
+            ys, xs = np.nonzero(mask)
+            ax.text(ells[int(np.median(xs))], kappas[int(np.median(ys))], name, fontsize=7, ha="center",
+                    bbox=dict(fc="white", ec="none", alpha=0.6, pad=1))
+    edge = {"agree": "white", "near boundary": "orange", "disagree": "red", "SE not converged": "red"}
+    sc = ax.scatter([p["ell"] for p in pts], [p["kappa"] for p in pts], c=[p["measured_exponent"] for p in pts],
+                    cmap="viridis", vmin=vmin, vmax=0, s=90, edgecolors=[edge[p["status"]] for p in pts], linewidths=2)
+    ax.axvline(1.0, color="k", ls=":", lw=0.8)
+    fig.colorbar(sc, label=r"measured $-\,$slope: $\log_d R$ (SE, largest $d$)")
+    ax.set_xlabel(r"$\ell = \log_d n$")
+    ax.set_ylabel(r"$\kappa = \log_d \lambda$")
+    ax.set_title(f"diagonal network, $\\gamma$ = {gamma}, $\\Delta$ = {section['noise']}: SE slopes vs derived regimes\n"
+                 "(background: analytic exponent; edge: white agree, orange near boundary, red disagree)", fontsize=9)
+    return _save(fig, stem)
+
+
+def simulation_figure(checks: list[dict], stem: Path) -> list[str]:
+    fig, ax = plt.subplots(figsize=(7.2, 3.8))
+    labels = [f"d={c['d']}\nn={c['n']}\nλ={c['lam']:.2g}\nΔ={c['noise']:g}" for c in checks]
+    x = np.arange(len(checks))
+    se = [c["se_risk"] for c in checks]
+    ax.scatter(x, se, marker="_", s=600, color="k", label="state evolution", zorder=3)
+    for off, method, color in ((-0.15, "network", "C0"), (0.15, "lasso", "C1")):
+        sel = [i for i, c in enumerate(checks) if c["method"] == method]
+        ax.errorbar(x[sel] + off, [checks[i]["sim_mean"] for i in sel], yerr=[3 * checks[i]["sim_sem"] for i in sel],
+                    fmt="o", color=color, label=f"{method} (mean ± 3 s.e.)")
+    ax.set_xticks(x, labels, fontsize=6)
+    ax.set_yscale("log")
+    ax.set_ylabel("excess risk R")
+    ax.legend(fontsize=7)
+    ax.set_title("finite-d SE vs trained networks and LASSO solves", fontsize=9)
+    return _save(fig, stem)
+
+
+def _save(fig, stem: Path) -> list[str]:
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for ext in ("png", "pdf"):
+        path = stem.with_suffix("." + ext)
+        fig.savefig(path, dpi=150, bbox_inches="tight")
+        paths.append(str(path))
+    plt.close(fig)
+    return paths
+
+
+def agreement_latex(section: dict) -> str:
+    rows = [r"\begin{tabular}{rrlrrrrl}", r"\toprule",
+            r"$\ell$ & $\kappa$ & regime & analytic & measured & $|\Delta e|$ & distance & status \\", r"\midrule"]
+    for p in section["points"]:
+        rows.append(f"{p['ell']:g} & {p['kappa']:g} & {p['regime']} & {p['analytic_exponent']:.3f} & "
+                    f"{p['measured_exponent']:.3f} & {abs(p['difference']):.3f} & {p['boundary_distance']:.2f} & {p['status']} \\\\")
+    rows += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(rows)
+
+
+def figures_from_report(report: dict, out: Path) -> list[str]:
+    paths = []
+    for key, section in report["exponents"].items():
+        paths += phase_diagram_figure(section, out / f"phase_diagram_{key}")
+    if report.get("simulations"):
+        paths += simulation_figure(report["simulations"], out / "se_vs_simulation")
+    return paths
+
+
+def tables_from_report(report: dict) -> str:
+    parts = []
+    for key, section in report["exponents"].items():
+        diagram = derive("diagonal", noiseless=section["noise"] == 0)
+        parts += [f"% derived regimes, {key} (Delta = {section['noise']})", table_latex(diagram), "",
+                  f"% SE slopes vs derived exponents, {key}, gamma = {section['gamma']}", agreement_latex(section), ""]
+    return "\n".join(parts)
