@@ -10,14 +10,11 @@ import json
 import os
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure  # no pyplot: no global state, no backend choice imposed on callers
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from analytic import derive, table_latex  # noqa: E402
-from analytic.symbols import ell as ELL, gamma as GAMMA, kappa as KAPPA  # noqa: E402
+from analytic import derive, table_latex
+from analytic.symbols import ell as ELL, gamma as GAMMA, kappa as KAPPA
 
 
 def write_json(path: Path, data) -> None:
@@ -28,7 +25,8 @@ def write_json(path: Path, data) -> None:
     os.replace(tmp, path)
 
 
-def _regime_map(diagram, gamma, ells, kappas):
+def regime_map(diagram, gamma, ells, kappas):
+    """Index of the derived regime (into the returned names) and its exponent on an (ell, kappa) grid."""
     names = [r.name for r in diagram.regimes if r.line is None]
     grid = np.full((len(kappas), len(ells)), np.nan)
     expo = np.full_like(grid, np.nan)
@@ -48,9 +46,10 @@ def phase_diagram_figure(section: dict, stem: Path) -> list[str]:
     pts = section["points"]
     ells = np.linspace(0.02, max(p["ell"] for p in pts) + 0.5, 240)
     kappas = np.linspace(min(p["kappa"] for p in pts) - 0.5, max(p["kappa"] for p in pts) + 0.5, 240)
-    names, grid, expo = _regime_map(diagram, gamma, ells, kappas)
+    names, grid, expo = regime_map(diagram, gamma, ells, kappas)
     vmin = min(np.nanmin(expo), min(p["measured_exponent"] for p in pts))
-    fig, ax = plt.subplots(figsize=(7.2, 5.2))
+    fig = Figure(figsize=(7.2, 5.2))
+    ax = fig.subplots()
     ax.imshow(expo, origin="lower", extent=(ells[0], ells[-1], kappas[0], kappas[-1]), aspect="auto",
               cmap="viridis", vmin=vmin, vmax=0, alpha=0.35)
     ax.contour(ells, kappas, grid, levels=np.arange(len(names)) + 0.5, colors="k", linewidths=1.0)
@@ -73,7 +72,8 @@ def phase_diagram_figure(section: dict, stem: Path) -> list[str]:
 
 
 def simulation_figure(checks: list[dict], stem: Path) -> list[str]:
-    fig, ax = plt.subplots(figsize=(7.2, 3.8))
+    fig = Figure(figsize=(7.2, 3.8))
+    ax = fig.subplots()
     labels = [f"d={c['d']}\nn={c['n']}\nλ={c['lam']:.2g}\nΔ={c['noise']:g}" for c in checks]
     x = np.arange(len(checks))
     se = [c["se_risk"] for c in checks]
@@ -97,7 +97,6 @@ def _save(fig, stem: Path) -> list[str]:
         path = stem.with_suffix("." + ext)
         fig.savefig(path, dpi=150, bbox_inches="tight")
         paths.append(str(path))
-    plt.close(fig)
     return paths
 
 

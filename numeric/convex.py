@@ -6,7 +6,7 @@ lam > 0: the exact homotopy (LARS-lasso) path. From lam_max = ||A^T y||_inf down
 set S with signs s the solution is theta_S(l) = (A_S^T A_S)^{-1} (A_S^T y - l s); l decreases
 until a coordinate joins (|(A^T r)_j| reaches l) or leaves (theta_j reaches 0). Along the path
 |S| <= n and A_S^T A_S stays invertible, so n << d, n ~ d (ill-conditioned, the interpolation peak)
-and n >> d are handled alike and the cost is a fixed number of kinks (measured: <= ~3 d at d <= 1000).
+and n >> d are handled alike and the cost is a finite number of kinks (measured: <= 2.9 d at d <= 1000).
 The Cholesky factor of A_S^T A_S is updated at each kink, and theta_S and the correlations are
 re-solved from it at every kink (no drift); at the end theta_S gets one step of iterative refinement
 with the residual computed from A. Certificate: the relative duality gap (P(theta) - D(u)) / P(theta),
@@ -32,19 +32,24 @@ from scipy.optimize import linprog
 from .params import check_nonnegative
 
 # Default relative duality gap. P - P* <= gap, so 1e-10 fixes P to ten digits; by strong convexity of
-# P on the support, ||theta - theta_opt||^2 <= 2 gap P / sigma_min(A_S^T A_S). The exact path ends at
-# a gap of 1e-16..1e-13 except at the interpolation peak (n = d, lam <~ 1e-3) where cond(A_S^T A_S)
-# ~ 1e8 lifts the round-off floor to ~1e-11; 1e-10 is above that floor everywhere measured and still
-# fixes the risk to many more digits than the seed-to-seed scatter (~1e-2 relative) needs.
+# P on the support, ||theta - theta_opt||^2 <= 2 gap P / sigma_min(A_S^T A_S), which leaves the risk
+# accurate to far more digits than the seed-to-seed scatter (~1e-2 relative) needs. The gap has a
+# round-off floor of its own, ~ (error of A^T r) / lam ~ 1e-14 / lam: measured at d <= 1000 it is
+# 1e-16..1e-13 for lam >= 0.1 sqrt(n/d), <= 3e-11 down to lam = 1e-4 sqrt(n/d) for n != d, but
+# 1.6e-10 at n = d = 1000, lam = 1e-4 and ~1e-9 at lam = 1e-6 (n <= d): such solves are reported
+# unconverged at the default and need e.g. tol = 1e-8. 1e-10 is the tightest value above the floor
+# over the range the simulations use.
 DEFAULT_TOL = 1e-10
 
-# Default cap on homotopy kinks. Measured at d <= 1000: <= 1.1 d kinks for n >= 2d, <= 3 d at n = d
-# with lam = 1e-4; the cap (100 d for d = 1000) only stops a cycling path, which is then reported.
+# Default cap on homotopy kinks. Measured at d <= 1000: <= 1.05 d kinks for n = 2d, <= 0.85 d for
+# n = d/2, 2.9 d at n = d with lam = 1e-4; the cap (100 d at d = 1000) only stops a cycling path,
+# which is then reported.
 DEFAULT_MAX_ITER = 100_000
 
 # A joining column whose Cholesky pivot is below this fraction of its squared norm lies in the span
-# of the active columns to within round-off (cond(G_SS) > 1e13, while the worst case measured on the
-# path, n = d at lam = 1e-4, is ~1e8): X is not in general position and the path stops, flagged.
+# of the active columns to within round-off (it would make cond(G_SS) >~ 1e13; Gaussian designs stay
+# far from this, e.g. n = d = 1000 at lam = 1e-4 runs through): X is not in general position, and the
+# path stops there, flagged.
 _MIN_PIVOT = 1e-13
 
 
@@ -62,8 +67,9 @@ class LassoSolution:
 def solve_lasso(X, y, lam, *, tol: float = DEFAULT_TOL, max_iter: int = DEFAULT_MAX_ITER) -> LassoSolution:
     """argmin_theta 1/2 ||y - X theta / sqrt(d)||^2 + lam ||theta||_1, certified by the duality gap.
 
-    ``iterations`` counts homotopy kinks. lam = 0 returns the least-squares solution (n >= d) or the
-    minimum-l1 interpolator (n < d); see the module docstring for ``duality_gap`` in each case.
+    ``iterations`` counts homotopy kinks. lam = 0 returns the least-squares solution (n >= d; iterations =
+    least-squares solves) or the minimum-l1 interpolator (n < d; iterations = simplex iterations); the
+    docstrings of ``_least_squares`` and ``_min_l1_interpolator`` say what ``duality_gap`` is there.
     """
     A, y = scaled_design(X, y)
     lam = check_nonnegative("lam", lam)
@@ -103,7 +109,8 @@ def _relative_gap(A, y, lam, theta) -> float:
 def _certified(A, y, lam, theta, kinks, tol, what) -> LassoSolution:
     gap = _relative_gap(A, y, lam, theta)
     converged = gap <= tol
-    return LassoSolution(theta, gap, kinks, converged, f"{what}; relative duality gap {gap:.2e} {'<=' if converged else '>'} {tol:.0e}")
+    verdict = f"relative duality gap {gap:.2e} {'<=' if converged else '>'} {tol:.0e}"
+    return LassoSolution(theta, gap, kinks, converged, f"{what}; {verdict}")
 
 
 def _lasso(A, y, lam, tol, max_iter) -> LassoSolution:
@@ -251,7 +258,7 @@ def _min_l1_interpolator(A, y, tol) -> LassoSolution:
     n, d = A.shape
     res = linprog(np.ones(2 * d), A_eq=np.hstack([A, -A]), b_eq=y, bounds=(0, None), method="highs")
     if res.status != 0:
-        return LassoSolution(np.full(d, np.nan), math.nan, int(res.nit), False, f"linprog (HiGHS) failed: {res.message}")
+        return LassoSolution(np.full(d, np.nan), math.nan, int(res.nit), False, f"linprog/HiGHS failed: {res.message}")
     theta = res.x[:d] - res.x[d:]
     S = np.flatnonzero(theta)
     A_S = A[:, S]

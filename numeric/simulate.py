@@ -38,10 +38,21 @@ class SimResult:
     message: str
 
     def to_dict(self) -> dict:
-        """Plain JSON types; a non-finite float (the sem of a single seed) becomes None."""
+        """Plain JSON types; a non-finite float (the sem of a single seed, a failed solve) becomes None."""
         out = asdict(self)
-        out["risks"] = list(self.risks)
-        return {key: (None if isinstance(v, float) and not math.isfinite(v) else v) for key, v in out.items()}
+        out["risks"] = [_finite_or_none(r) for r in self.risks]
+        return {key: _finite_or_none(v) for key, v in out.items()}
+
+
+def _finite_or_none(value):
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def sample_problem(d: int, n: int, gamma: float, noise: float, rng: np.random.Generator, teacher: str = "signs"):
+    """Draw (theta*, X, y) in the order of the module docstring: y = X theta* / sqrt(d) + sqrt(noise) xi."""
+    theta_star = diagonal_teacher(d, gamma, rng, teacher)
+    X = rng.standard_normal((n, d))
+    return theta_star, X, X @ theta_star / math.sqrt(d) + math.sqrt(noise) * rng.standard_normal(n)
 
 
 def _count(name: str, value, minimum: int) -> int:
@@ -69,9 +80,7 @@ def simulate_diagonal(
     risks, failures = [], []
     for k in range(seeds):
         rng = np.random.default_rng(np.random.SeedSequence([base_seed, k]))
-        theta_star = diagonal_teacher(d, gamma, rng, teacher)
-        X = rng.standard_normal((n, d))
-        y = X @ theta_star / math.sqrt(d) + math.sqrt(noise) * rng.standard_normal(n)
+        theta_star, X, y = sample_problem(d, n, gamma, noise, rng, teacher)
         fit = train_diagonal_network(X, y, lam, rng=rng) if method == "network" else solve_lasso(X, y, lam)
         if not fit.converged:
             failures.append(f"seed {k}: {fit.message}")

@@ -1,0 +1,103 @@
+"""The command-line contract: JSON fields, exit codes, one-line errors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from analytic.symbols import ell, gamma, kappa
+from crosscheck.cli import main
+
+BAD = [
+    ("se diagonal --d 100 --n 50 --lam 0.1 --gamma 0.4 --noise 0.1 --json", "gamma"),
+    ("se diagonal --d 100 --n -5 --lam 0.1 --gamma 1 --noise 0.1 --json", "n must be"),
+    ("se diagonal --d 100 --n 50 --lam nan --gamma 1 --noise 0.1 --json", "lam must be finite"),
+    ("se diagonal --d 0 --n 50 --lam 0.1 --gamma 1 --noise 0.1", "d must be"),
+    ("se diagonal --d 100 --n 50 --lam -1 --gamma 1", "lam must be"),
+    ("se nosuchmodel --d 100 --n 50 --lam 0.1 --gamma 1 --noise 0.1 --json", "unknown model"),
+    ("bayes diagonal --d 100 --n 50 --gamma 1 --noise -0.1", "noise must be"),
+    ("simulate diagonal --d 10 --n 5.5 --lam 0.1 --gamma 1", "n must"),
+    ("derive diagonal --penalty l3", "invalid choice"),
+    ("claim diagonal --rate 'n**' --where 'n << d'", "cannot parse"),
+    ("se diagonal --d 100", "required"),
+]
+
+
+@pytest.mark.parametrize("argv,fragment", BAD)
+def test_invalid_input_is_one_line_and_exit_2(argv, fragment, capsys):
+    import shlex
+
+    assert main(shlex.split(argv)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("scalinglab: error:") and fragment in err
+
+
+def test_se_json(capsys):
+    assert main("se diagonal --d 300 --n 150 --lam 0.2 --gamma 1.2 --noise 0.1 --json".split()) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["converged"] is True and 0 < out["excess_risk"] < 1
+
+
+def test_se_mpmath_agrees_with_float64(capsys):
+    main("se diagonal --d 200 --n 100 --lam 0.05 --gamma 1.0 --noise 0.2 --json".split())
+    a = json.loads(capsys.readouterr().out)
+    main("se diagonal --d 200 --n 100 --lam 0.05 --gamma 1.0 --noise 0.2 --digits 30 --json".split())
+    b = json.loads(capsys.readouterr().out)
+    assert b["method"].startswith("mpmath") and b["excess_risk"] == pytest.approx(a["excess_risk"], rel=1e-10)
+
+
+def test_bayes_below_lasso(capsys):
+    main("bayes diagonal --d 400 --n 200 --gamma 1.0 --noise 0.5 --json".split())
+    bo = json.loads(capsys.readouterr().out)
+    main("se diagonal --d 400 --n 200 --lam 0.3 --gamma 1.0 --noise 0.5 --teacher gaussian --json".split())
+    lasso = json.loads(capsys.readouterr().out)
+    assert bo["converged"] and 0 < bo["excess_risk"] <= lasso["excess_risk"]
+
+
+def test_simulate_json(capsys):
+    assert main("simulate diagonal --d 30 --n 60 --lam 0.3 --gamma 1.0 --noise 0.1 --seeds 3 --json".split()) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["excess_risk_mean"] > 0 and out["excess_risk_sem"] > 0
+
+
+def test_derive_json_is_parsable(capsys):
+    assert main("derive diagonal --json".split()) == 0
+    data = json.loads(capsys.readouterr().out)
+    names = {"ell": ell, "kappa": kappa, "gamma": gamma}
+    assert len(data["regimes"]) >= 5
+    for r in data["regimes"]:
+        assert {"name", "condition", "logd_risk", "rate", "latex"} <= set(r)
+        sp.sympify(r["condition"], locals=names)
+        assert sp.sympify(r["logd_risk"], locals=names).free_symbols <= {ell, kappa, gamma}
+
+
+def test_derive_latex_and_ridge(capsys):
+    assert main("derive diagonal --latex".split()) == 0
+    assert r"\toprule" in capsys.readouterr().out
+    assert main("derive diagonal --penalty l2 --noiseless --json".split()) == 0
+    assert json.loads(capsys.readouterr().out)["penalty"] == "l2"
+
+
+def test_claim_exit_codes(capsys):
+    good = "claim diagonal --rate (lam*sqrt(d)/n)**(2-1/gamma) --where sqrt(n/d)<<lam,n/d**(gamma+1/2)<<lam,lam<<n/sqrt(d) --json"
+    assert main(good.split()) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "holds"
+    bad = "claim diagonal --rate n**(-1+1/(2*gamma)) --where n<<d,lam<<sqrt(n/d) --json"
+    assert main(bad.split()) == 1
+    v = json.loads(capsys.readouterr().out)
+    assert v["verdict"] == "fails" and len(v["points"]) >= 3
+
+
+SCRIPT = Path(sys.executable).with_name("scalinglab")
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="console script not installed next to this python")
+def test_console_script_exit_status():
+    proc = subprocess.run([str(SCRIPT), "se", "diagonal", "--d", "10", "--n", "5", "--lam", "nan", "--gamma", "1"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "crosscheck.cli", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "crosscheck" in proc.stdout
