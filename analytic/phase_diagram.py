@@ -129,6 +129,14 @@ class Regime:
         return law * sp.log(d) ** self.log_power if self.log_power != 0 else law
 
     @cached_property
+    def _exponent(self):
+        return sp.lambdify((ell, kappa, gamma), self.logd_risk, "math")
+
+    def exponent_at(self, ell_value, kappa_value, gamma_value) -> float:
+        """log_d R of this regime's law at a point (float)."""
+        return float(self._exponent(float(ell_value), float(kappa_value), float(gamma_value)))
+
+    @cached_property
     def _forms(self):
         """The region's linear forms compiled to float functions of (ell, kappa, gamma)."""
         return [[sp.lambdify((ell, kappa, gamma), c, "math") for c in piece] for piece in self.pieces]
@@ -242,9 +250,13 @@ def _covers(hull, regions, gammas) -> bool:
     return True
 
 
-@lru_cache(maxsize=None)
 def derive(model: str = "diagonal", penalty: str = "l1", noiseless: bool = False, teacher: str = "power-law") -> PhaseDiagram:
     """Derive the phase diagram of log_d R for the diagonal network (LASSO SE, or ridge with penalty l2)."""
+    return _derive(model, penalty, bool(noiseless), teacher)
+
+
+@lru_cache(maxsize=None)
+def _derive(model: str, penalty: str, noiseless: bool, teacher: str) -> PhaseDiagram:
     if model != "diagonal":
         raise ValueError(f"unknown model {model!r} (available: diagonal)")
     ch = channel(penalty)

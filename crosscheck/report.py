@@ -14,7 +14,6 @@ import numpy as np
 from matplotlib.figure import Figure  # no pyplot: no global state, no backend choice imposed on callers
 
 from analytic import derive, table_latex
-from analytic.symbols import ell as ELL, gamma as GAMMA, kappa as KAPPA
 
 
 def write_json(path: Path, data) -> None:
@@ -35,7 +34,7 @@ def regime_map(diagram, gamma, ells, kappas):
             r = diagram.regime_at(l, k, gamma) if l != 1 else None
             if r is not None and r.line is None:
                 grid[a, b] = names.index(r.name)
-                expo[a, b] = float(r.logd_risk.subs({ELL: l, KAPPA: k, GAMMA: gamma}))
+                expo[a, b] = r.exponent_at(l, k, gamma)
     return names, grid, expo
 
 

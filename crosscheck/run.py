@@ -36,13 +36,15 @@ def _log(progress: bool, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
 
-def run_crosscheck(model: str, *, quick: bool, out: Path, gamma: float, noise: float, progress: bool = True) -> dict:
+def run_crosscheck(model: str, *, quick: bool, out: Path, gamma: float, noise: float, progress: bool = True,
+                   config: dict | None = None) -> dict:
+    """Run the check on the QUICK or FULL grid (or ``config``, same keys) and write the report to ``out``."""
     from numeric.params import check_gamma, check_nonnegative
 
     gamma, noise = check_gamma(gamma), check_nonnegative("noise", noise)
     if noise == 0:
         raise ValueError("--noise must be > 0 (the noiseless diagram is always checked as well)")
-    cfg = QUICK if quick else FULL
+    cfg = config or (QUICK if quick else FULL)
     started = time.time()
     report = {"model": model, "mode": "quick" if quick else "full", "gamma": gamma,
               "tolerances": {"exponent": EXPONENT_TOL, "boundary_band": BOUNDARY_BAND,

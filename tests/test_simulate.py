@@ -14,20 +14,20 @@ D, GAMMA, NOISE = 40, 1.0, 0.25
 
 
 def test_same_arguments_give_identical_numbers():
-    first = simulate_diagonal(D, 20, 0.2, GAMMA, NOISE, seeds=3, method="network")
-    second = simulate_diagonal(D, 20, 0.2, GAMMA, NOISE, seeds=3, method="network")
+    first = simulate_diagonal(D, 20, 0.2, GAMMA, NOISE, seeds=2, method="network")
+    second = simulate_diagonal(D, 20, 0.2, GAMMA, NOISE, seeds=2, method="network")
     assert first == second
-    other = simulate_diagonal(D, 20, 0.2, GAMMA, NOISE, seeds=3, method="network", base_seed=1)
+    other = simulate_diagonal(D, 20, 0.2, GAMMA, NOISE, seeds=2, method="network", base_seed=1)
     assert other.risks != first.risks
 
 
 @pytest.mark.parametrize("n", [20, 80])
 def test_seed_recipe_and_both_methods_see_the_same_data(n):
     lam = 0.3 * math.sqrt(n / D)
-    lasso = simulate_diagonal(D, n, lam, GAMMA, NOISE, seeds=3, method="lasso", base_seed=7)
-    network = simulate_diagonal(D, n, lam, GAMMA, NOISE, seeds=3, method="network", base_seed=7)
+    lasso = simulate_diagonal(D, n, lam, GAMMA, NOISE, seeds=2, method="lasso", base_seed=7)
+    network = simulate_diagonal(D, n, lam, GAMMA, NOISE, seeds=2, method="network", base_seed=7)
     assert lasso.converged and network.converged, (lasso.message, network.message)
-    for k in range(3):  # rebuild seed k's data by the documented recipe
+    for k in range(2):  # rebuild seed k's data by the documented recipe
         rng = np.random.default_rng(np.random.SeedSequence([7, k]))
         theta_star = diagonal_teacher(D, GAMMA, rng, "signs")
         X = rng.standard_normal((n, D))
