@@ -4,7 +4,8 @@
 
 For n = d/2 and n = 2d at lam = 0.3 sqrt(n/d) (a mid weight decay), prints both times, the ratio
 network / lasso, and max |theta_net - theta_lasso|. Timings are single runs on whatever else the machine
-is doing; BLAS threading matters (see the report on OPENBLAS_NUM_THREADS), so it is printed too.
+is doing. Both run with one BLAS thread, as in simulate_diagonal (OpenBLAS threads contending for two
+cores slow these small products down 5-90x).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from numeric.convex import solve_lasso
 from numeric.simulate import sample_problem
@@ -27,7 +29,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     args = parser.parse_args()
     d = args.d
-    print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, {os.cpu_count()} CPUs")
+    print(f"one BLAS thread (threadpoolctl), {os.cpu_count()} CPUs")
     print(f"{'d':>5} {'n':>5} {'lam':>7} {'seed':>4} {'network s':>10} {'lasso s':>9} {'ratio':>7} "
           f"{'max|dtheta|':>11} {'L-BFGS it':>9} {'kinks':>6}")
     for n in (d // 2, 2 * d):
@@ -47,4 +49,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with threadpool_limits(limits=1, user_api="blas"):
+        main()

@@ -62,7 +62,7 @@ def phase_diagram_figure(section: dict, stem: Path) -> list[str]:
     sc = ax.scatter([p["ell"] for p in pts], [p["kappa"] for p in pts], c=[p["measured_exponent"] for p in pts],
                     cmap="viridis", vmin=vmin, vmax=0, s=90, edgecolors=[edge[p["status"]] for p in pts], linewidths=2)
     ax.axvline(1.0, color="k", ls=":", lw=0.8)
-    fig.colorbar(sc, label=r"measured $-\,$slope: $\log_d R$ (SE, largest $d$)")
+    fig.colorbar(sc, label=r"measured exponent $\log_d R$ (SE slope at the largest $d$)")
     ax.set_xlabel(r"$\ell = \log_d n$")
     ax.set_ylabel(r"$\kappa = \log_d \lambda$")
     ax.set_title(f"diagonal network, $\\gamma$ = {gamma}, $\\Delta$ = {section['noise']}: SE slopes vs derived regimes\n"

@@ -23,6 +23,7 @@ from analytic.symbols import ell as ELL, gamma as GAMMA, kappa as KAPPA
 from .compare import BOUNDARY_BAND, EXPONENT_TOL, check_point, compare_with_simulation
 from .rays import measure_ray
 from .report import figures_from_report, tables_from_report, write_json
+from .store import PointStore
 
 QUICK = dict(ells=(0.4, 0.8, 1.5, 2.5, 5.0), kappas=(-2.2, -1.1, -0.05, 0.7, 2.2, 3.7), ds=tuple(10.0**k for k in (4, 6, 8, 10, 12)),
              peak=(-1.0, -0.5), sims=((200, 0.5), (200, 2.0), (500, 0.5), (500, 2.0)), seeds=8)
@@ -45,6 +46,7 @@ def run_crosscheck(model: str, *, quick: bool, out: Path, gamma: float, noise: f
     if noise == 0:
         raise ValueError("--noise must be > 0 (the noiseless diagram is always checked as well)")
     cfg = config or (QUICK if quick else FULL)
+    store = PointStore(out / "points.jsonl")  # finished points survive an interruption; a rerun reuses them
     started = time.time()
     report = {"model": model, "mode": "quick" if quick else "full", "gamma": gamma,
               "tolerances": {"exponent": EXPONENT_TOL, "boundary_band": BOUNDARY_BAND,
@@ -58,20 +60,26 @@ def run_crosscheck(model: str, *, quick: bool, out: Path, gamma: float, noise: f
             for kappa in cfg["kappas"]:
                 if diagram.regime_at(ell, kappa, gamma) is None:
                     continue  # exactly on a boundary: no law to compare with
-                pc = check_point(diagram, ell, kappa, gamma, delta, cfg["ds"])
-                points.append(pc.to_dict())
-                _log(progress, f"[{key}] ell={ell:g} kappa={kappa:g}: {pc.regime}: analytic {pc.analytic_exponent:.3f}"
-                               f" measured {pc.measured_exponent:.3f} ({pc.status})")
+                pc, reused = store.cached(
+                    store.key("exponent", delta, gamma, ell, kappa, list(cfg["ds"])),
+                    lambda: check_point(diagram, ell, kappa, gamma, delta, cfg["ds"]).to_dict())
+                points.append(pc)
+                _log(progress, f"[{key}] ell={ell:g} kappa={kappa:g}: {pc['regime']}: analytic "
+                               f"{pc['analytic_exponent']:.3f} measured {pc['measured_exponent']:.3f} ({pc['status']})"
+                               + (" [reused]" if reused else ""))
         report["exponents"][key] = {"noise": delta, "gamma": gamma, "points": points}
-    report["peak"] = _check_peak(model, cfg, gamma, noise, progress)
+    report["peak"] = _check_peak(model, cfg, gamma, noise, progress, store)
     for d, ratio in cfg["sims"]:
         n = int(round(ratio * d))
         lam = float(np.sqrt(n / d))  # threshold at the noise level: the middle of the phase diagram
         for method in ("network", "lasso"):
-            sc = compare_with_simulation(d, n, lam, gamma, noise, seeds=cfg["seeds"], method=method)
-            report["simulations"].append(sc.to_dict())
-            _log(progress, f"[simulation] d={d} n={n} lam={lam:.3g} {method}: SE {sc.se_risk:.4g} vs "
-                           f"{sc.sim_mean:.4g} ± {sc.sim_sem:.2g} ({'agree' if sc.agree else 'DISAGREE'})")
+            sc, reused = store.cached(
+                store.key("simulation", d, n, lam, gamma, noise, cfg["seeds"], method),
+                lambda: compare_with_simulation(d, n, lam, gamma, noise, seeds=cfg["seeds"], method=method).to_dict())
+            report["simulations"].append(sc)
+            _log(progress, f"[simulation] d={d} n={n} lam={lam:.3g} {method}: SE {sc['se_risk']:.4g} vs "
+                           f"{sc['sim_mean']:.4g} ± {sc['sim_sem']:.2g} ({'agree' if sc['agree'] else 'DISAGREE'})"
+                           + (" [reused]" if reused else ""))
     statuses = [p["status"] for sec in report["exponents"].values() for p in sec["points"]] + \
                [p["status"] for p in report["peak"]]
     report["summary"] = {
@@ -97,7 +105,7 @@ def run_crosscheck(model: str, *, quick: bool, out: Path, gamma: float, noise: f
     return report
 
 
-def _check_peak(model, cfg, gamma, noise, progress) -> list[dict]:
+def _check_peak(model, cfg, gamma, noise, progress, store) -> list[dict]:
     """On n = d exactly: the measured slope of R vs d against the derived peak law."""
     peak = [r for r in derive(model).regimes if r.line is not None]
     out = []
@@ -106,11 +114,17 @@ def _check_peak(model, cfg, gamma, noise, progress) -> list[dict]:
         if regime is None:
             continue
         e = float(regime.logd_risk.subs({ELL: 1, KAPPA: kappa, GAMMA: gamma}))
-        ray = measure_ray(1.0, kappa, gamma, noise, cfg["ds"], log_power=float(regime.log_power), n_of_d=float)
-        diff = ray.exponent - e
-        status = "agree" if ray.converged and abs(diff) <= EXPONENT_TOL else ("SE not converged" if not ray.converged else "disagree")
-        out.append({"ell": 1.0, "kappa": kappa, "regime": regime.name, "analytic_exponent": e,
+
+        def compute():
+            ray = measure_ray(1.0, kappa, gamma, noise, cfg["ds"], log_power=float(regime.log_power), n_of_d=float)
+            diff = ray.exponent - e
+            status = ("SE not converged" if not ray.converged else "agree" if abs(diff) <= EXPONENT_TOL else "disagree")
+            return {"ell": 1.0, "kappa": kappa, "regime": regime.name, "analytic_exponent": e,
                     "measured_exponent": ray.exponent, "difference": diff, "trend": ray.trend, "status": status,
-                    "method": "n = d exactly, slope of log R vs log d", "ray": ray.to_dict()})
-        _log(progress, f"[peak] n=d kappa={kappa:g}: analytic {e:.3f} measured {ray.exponent:.3f} ({status})")
+                    "method": "n = d exactly, slope of log R vs log d", "ray": ray.to_dict()}
+
+        point, reused = store.cached(store.key("peak", noise, gamma, kappa, list(cfg["ds"])), compute)
+        out.append(point)
+        _log(progress, f"[peak] n=d kappa={kappa:g}: analytic {e:.3f} measured {point['measured_exponent']:.3f} "
+                       f"({point['status']})" + (" [reused]" if reused else ""))
     return out

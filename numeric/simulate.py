@@ -15,6 +15,7 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .convex import solve_lasso
 from .params import check_diagonal_params
@@ -81,7 +82,11 @@ def simulate_diagonal(
     for k in range(seeds):
         rng = np.random.default_rng(np.random.SeedSequence([base_seed, k]))
         theta_star, X, y = sample_problem(d, n, gamma, noise, rng, teacher)
-        fit = train_diagonal_network(X, y, lam, rng=rng) if method == "network" else solve_lasso(X, y, lam)
+        # one BLAS thread: these small matrix-vector products run 5-90x slower with OpenBLAS threads
+        # contending for 2 cores (measured in benchmarks/bench_simulate.py), and the rounding, hence
+        # the optimiser's path, no longer depends on the machine's thread count.
+        with threadpool_limits(limits=1, user_api="blas"):
+            fit = train_diagonal_network(X, y, lam, rng=rng) if method == "network" else solve_lasso(X, y, lam)
         if not fit.converged:
             failures.append(f"seed {k}: {fit.message}")
         risks.append(float(np.sum((fit.theta - theta_star) ** 2) / d))
