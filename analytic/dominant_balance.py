@@ -17,7 +17,7 @@ lexicographically: first the power of d, then the power of ln d.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import product
 
 import sympy as sp
@@ -305,7 +305,6 @@ class Branch:
     risk: Term  # dominant term of R
     risk_terms: tuple  # every term of R, at the solution
     learned: str = ""  # which components are above the threshold
-    extra: dict = field(default_factory=dict)
 
 
 def _unique_solution(eqs, unknowns):

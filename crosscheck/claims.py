@@ -16,7 +16,6 @@ until the slope settles (crosscheck.rays).
 
 from __future__ import annotations
 
-import math
 import random
 
 import numpy as np
@@ -100,7 +99,8 @@ def region(conditions: str) -> list[sp.Expr]:
         if a.has(ELL, KAPPA) or b.has(ELL, KAPPA):
             forms.append(sp.expand(b - a))
             continue
-        (ea, la), (eb, lb) = power_law(a), power_law(b)
+        # log factors do not move a region of the (ell, kappa) plane: only the powers of d count
+        (ea, _), (eb, _) = power_law(a), power_law(b)
         forms.append(sp.expand(eb - ea))
     return forms
 
