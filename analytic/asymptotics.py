@@ -124,22 +124,25 @@ def _srepr_tree(obj):
     return sp.srepr(obj)
 
 
-@lru_cache(maxsize=None)
-def zone_table(ch: Channel) -> dict[tuple, tuple[Leading, Leading]]:
-    """{ordering (largest first): (leading of mse, leading of div)} over all orderings of (a, zeta, tau)."""
-    orders = list(permutations(SCALES))
+def _leading_table(kind: str, ch: Channel, orders, pair) -> dict[tuple, tuple[Leading, Leading]]:
+    """{order: pair(order)} for pairs of Leading, memoised per machine (``_memoised``)."""
 
     def compute():
         rows = []
         for order in orders:
-            m, v = _leading(ch.mse, order), _leading(ch.div, order)
-            rows.append([m.monomial if m.monomial is not None else sp.nan, m.coeff,
-                         v.monomial if v.monomial is not None else sp.nan, v.coeff])
+            rows.append([x for lead in pair(order) for x in (sp.nan if lead.monomial is None else lead.monomial, lead.coeff)])
         return rows
 
-    rows = _memoised("zones", ch, compute)
+    rows = _memoised(kind, ch, compute)
     lead = lambda mono, coeff: Leading(None if mono is sp.nan else mono, coeff)  # noqa: E731
     return {order: (lead(r[0], r[1]), lead(r[2], r[3])) for order, r in zip(orders, rows)}
+
+
+@lru_cache(maxsize=None)
+def zone_table(ch: Channel) -> dict[tuple, tuple[Leading, Leading]]:
+    """{ordering (largest first): (leading of mse, leading of div)} over all orderings of (a, zeta, tau)."""
+    return _leading_table("zones", ch, list(permutations(SCALES)),
+                          lambda order: (_leading(ch.mse, order), _leading(ch.div, order)))
 
 
 #: zones with the threshold below the noise (tau largest), used at the interpolation peak
@@ -153,19 +156,12 @@ def correction_table(ch: Channel) -> dict[tuple, tuple[Leading, Leading]]:
     (n = d, the interpolation peak). Monomials may carry negative powers (e.g. zeta/tau)."""
     table = zone_table(ch)
 
-    def compute():
-        rows = []
-        for order in BELOW_NOISE_ZONES:
-            m0, v0 = table[order]
-            m = _leading(sp.expand(ch.mse - m0.coeff * m0.monomial), order, laurent=True)
-            v = _leading(sp.expand(ch.div - v0.coeff * v0.monomial), order, laurent=True)
-            rows.append([m.monomial if m.monomial is not None else sp.nan, m.coeff,
-                         v.monomial if v.monomial is not None else sp.nan, v.coeff])
-        return rows
+    def pair(order):
+        m0, v0 = table[order]
+        return (_leading(sp.expand(ch.mse - m0.coeff * m0.monomial), order, laurent=True),
+                _leading(sp.expand(ch.div - v0.coeff * v0.monomial), order, laurent=True))
 
-    rows = _memoised("corrections", ch, compute)
-    lead = lambda mono, coeff: Leading(None if mono is sp.nan else mono, coeff)  # noqa: E731
-    return {order: (lead(r[0], r[1]), lead(r[2], r[3])) for order, r in zip(BELOW_NOISE_ZONES, rows)}
+    return _leading_table("corrections", ch, BELOW_NOISE_ZONES, pair)
 
 
 @dataclass(frozen=True)
