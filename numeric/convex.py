@@ -29,7 +29,7 @@ import numpy as np
 from scipy.linalg.blas import dtrsv
 from scipy.optimize import linprog
 
-from .params import check_nonnegative
+from .params import check_nonnegative, check_solver_budget
 
 # Default relative duality gap. P - P* <= gap, so 1e-10 fixes P to ten digits; by strong convexity of
 # P on the support, ||theta - theta_opt||^2 <= 2 gap P / sigma_min(A_S^T A_S), which leaves the risk
@@ -73,10 +73,7 @@ def solve_lasso(X, y, lam, *, tol: float = DEFAULT_TOL, max_iter: int = DEFAULT_
     """
     A, y = scaled_design(X, y)
     lam = check_nonnegative("lam", lam)
-    if not tol > 0:
-        raise ValueError(f"tol must be > 0 (got {tol!r})")
-    if int(max_iter) != max_iter or max_iter < 1:
-        raise ValueError(f"max_iter must be an integer >= 1 (got {max_iter!r})")
+    check_solver_budget("tol", tol, max_iter)
     if lam > 0:
         return _lasso(A, y, lam, tol, int(max_iter))
     n, d = A.shape

@@ -51,3 +51,12 @@ def check_diagonal_params(d, n, lam, gamma, noise) -> tuple[int, float, float, f
         check_gamma(gamma),
         check_nonnegative("noise", noise),
     )
+
+
+def check_solver_budget(tol_name: str, tol, max_iter) -> tuple[float, int]:
+    """A solver's stopping tolerance (> 0) and iteration budget (integer >= 1)."""
+    if not tol > 0:
+        raise ValueError(f"{tol_name} must be > 0 (got {tol!r})")
+    if int(max_iter) != max_iter or max_iter < 1:
+        raise ValueError(f"max_iter must be an integer >= 1 (got {max_iter!r})")
+    return float(tol), int(max_iter)

@@ -25,7 +25,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from .convex import scaled_design
-from .params import check_nonnegative
+from .params import check_nonnegative, check_solver_budget
 
 # Default gradient tolerance, on ||grad L||_inf over (a, w). Measured max |theta_net - theta_lasso|
 # (d in {50, 200, 1000}, n/d in {0.5, 2}, lam / sqrt(n/d) in {0.03, 0.3, 3}, one data set each):
@@ -98,10 +98,7 @@ def train_diagonal_network(
     """
     A, y = scaled_design(X, y)
     lam = check_nonnegative("lam", lam)
-    if not gtol > 0:
-        raise ValueError(f"gtol must be > 0 (got {gtol!r})")
-    if int(max_iter) != max_iter or max_iter < 1:
-        raise ValueError(f"max_iter must be an integer >= 1 (got {max_iter!r})")
+    check_solver_budget("gtol", gtol, max_iter)
     d = A.shape[1]
     z = rng.standard_normal(2 * d)
     iterations, runs = 0, 0
