@@ -66,3 +66,24 @@ def penalty_calibration(penalty: sp.Expr) -> sp.Expr:
     if ratio.has(x0):
         raise ValueError(f"penalty {penalty} is not homogeneous")
     return ratio
+
+
+def trace_norm_equivalence(p: int = 3, dim: int = 2) -> dict:
+    """Weight decay on a quadratic network is a trace penalty on S = W^T W (spec/quadratic.md).
+
+    For W in R^{p x dim} with rows w_j:  ||W||_F^2 = Tr(W^T W)  and
+    sum_j ((w_j . x)^2 - ||w_j||^2) = x^T S x - Tr S,  so lam ||W||_F^2 = lam Tr S = lam ||S||_*
+    on the PSD cone (which every S is on, and which p >= dim covers). Returned: the residuals of the
+    two identities for a symbolic W of the given shape (each simplifies to 0) and S itself.
+    """
+    W = sp.Matrix(p, dim, lambda r, c: sp.Symbol(f"w_{r}{c}", real=True))
+    x = sp.Matrix(dim, 1, lambda r, _: sp.Symbol(f"x_{r}", real=True))
+    S = W.T * W
+    frobenius = sum(v**2 for v in W)
+    network = sum((W[r, :] * x)[0] ** 2 - sum(W[r, c] ** 2 for c in range(dim)) for r in range(p))
+    return {
+        "S": S,
+        "penalty_residual": sp.expand(frobenius - S.trace()),
+        "feature_residual": sp.expand(network - ((x.T * S * x)[0] - S.trace())),
+        "symmetric_psd_factor": sp.simplify(S - S.T) == sp.zeros(dim, dim),
+    }
