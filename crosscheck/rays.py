@@ -18,6 +18,7 @@ from numeric.se_lasso import lasso_se
 
 SETTLE_TOL = 0.01  # a slope that moved by less than this over the last factor of 100 in d is settled
 D_MAX = 1e30  # float64 SE with binned teacher sums stays accurate here (checked against exact sums in numeric)
+MIN_POINTS = 3  # a slope and its trend need three d
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class RayMeasurement:
     slopes: tuple  # local slopes between successive d
     exponent: float  # slope between the two largest d
     trend: float  # last local slope minus the one before it
-    converged: bool  # every SE solve converged
+    converged: bool  # at least MIN_POINTS d converged (failures beyond them are in messages)
     messages: tuple
 
     def to_dict(self) -> dict:
@@ -42,29 +43,35 @@ class RayMeasurement:
 def measure_ray(ell: float, kappa: float, gamma: float, noise: float, ds, log_power: float = 0.0,
                 n_of_d=None, until=None) -> RayMeasurement:
     """SE excess risk at n = d^ell (or n_of_d(d)), lam = d^kappa for each d, and its local slopes;
-    extended to larger d while the slope has not settled (see module docstring)."""
-    ds = [float(d) for d in ds]
-    risks, messages, converged = [], [], True
+    extended to larger d while the slope has not settled (see module docstring).
 
-    def solve(d):
-        nonlocal converged
+    The ray stops at the first d whose SE does not converge (e.g. R below the float64 range, ~1e-296):
+    the slopes use the converged d before it, the failure is kept in ``messages``, and ``converged``
+    is false only when fewer than MIN_POINTS d converged (no slope to report)."""
+    risks, used, messages = [], [], []
+
+    def solve(d) -> bool:
         n = n_of_d(d) if n_of_d is not None else d**ell
         res = lasso_se(int(d), n, d**kappa, gamma, noise)
-        risks.append(res.excess_risk)
-        converged &= res.converged
         if not res.converged:
-            messages.append(f"d={d:g}: {res.message}")
+            messages.append(f"d={d:g} dropped, SE not converged: {res.message}")
+            return False
+        risks.append(res.excess_risk)
+        used.append(float(d))
+        return True
 
-    for d in ds:
-        solve(d)
-    fit = local_slope(ds, risks, log_power=log_power)
-    while converged and (abs(fit.trend) > SETTLE_TOL or (until is not None and not until(ds[-1]))) \
-            and ds[-1] * 100 <= D_MAX:
-        ds.append(ds[-1] * 100)
-        solve(ds[-1])
-        fit = local_slope(ds, risks, log_power=log_power)
+    stopped = not all(solve(float(d)) for d in ds)  # all() stops at the first failure
+    if len(used) < MIN_POINTS:
+        nan = float("nan")
+        return RayMeasurement(ell, kappa, gamma, noise, log_power, tuple(used), tuple(risks), (), nan, nan, False,
+                              tuple(messages))
+    fit = local_slope(used, risks, log_power=log_power)
+    while not stopped and (abs(fit.trend) > SETTLE_TOL or (until is not None and not until(used[-1]))) \
+            and used[-1] * 100 <= D_MAX:
+        stopped = not solve(used[-1] * 100)
+        fit = local_slope(used, risks, log_power=log_power)
     return RayMeasurement(
-        ell=ell, kappa=kappa, gamma=gamma, noise=noise, log_power=log_power, ds=tuple(float(d) for d in ds),
+        ell=ell, kappa=kappa, gamma=gamma, noise=noise, log_power=log_power, ds=tuple(used),
         risks=tuple(risks), slopes=tuple(fit.exponents), exponent=fit.exponent, trend=fit.trend,
-        converged=converged, messages=tuple(messages),
+        converged=True, messages=tuple(messages),
     )

@@ -254,7 +254,16 @@ def _special_case(d: int, n: float, lam: float, noise: float, method: str) -> SE
 
 
 def _solve_float64(d, n, lam, gamma, noise, sums, teacher, start, method) -> SEResult:
-    """Nested brentq (see module docstring); ``start`` = (tau, zeta) of an earlier solve or None."""
+    """Nested brentq (see module docstring); ``start`` = (tau, zeta) of an earlier solve or None.
+
+    Overflow while the bracket search probes extreme tau is expected and caught (a non-finite
+    equation ends the solve as not converged, with a message), so numpy's warnings are silenced here.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _solve_float64_quiet(d, n, lam, gamma, noise, sums, teacher, start, method)
+
+
+def _solve_float64_quiet(d, n, lam, gamma, noise, sums, teacher, start, method) -> SEResult:
     mse, prob = _COMPONENTS[teacher]
     zeta_min = lam * math.sqrt(d / n)
     sharp = teacher == "signs"  # fixed magnitudes: a transition of width tau around zeta
