@@ -151,7 +151,7 @@ def check_claim(rate: str, conditions: str, *, gamma: float, noise: float, point
             lambda d, r=regime, l=l, k=k: subleading_ratio(r, l, k, gamma, d) <= PREASYMPTOTIC_RATIO)
         ray = measure_ray(l, k, gamma, noise, DS, log_power=claimed[1], until=until)
         diff = ray.exponent - claimed[0]
-        asymptotic = until is None or until(ray.ds[-1])
+        asymptotic = ray.converged and (until is None or until(ray.ds[-1]))
         gap_is_real = abs(diff) > 3 * abs(ray.trend) and asymptotic
         status = "agrees" if abs(diff) <= EXPONENT_TOL else ("disagrees" if gap_is_real else "unsettled")
         if not ray.converged:

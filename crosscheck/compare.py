@@ -93,7 +93,9 @@ def check_point(diagram, ell: float, kappa: float, gamma: float, noise: float, d
     else:
         status = "agree" if abs(diff) <= EXPONENT_TOL else "disagree"
     method = (f"slope of log(R (ln d)^{-p:g}) vs log d (log-corrected law)" if p else "slope of log R vs log d")
-    method += f", d = {ray.ds[-2]:.0e}..{ray.ds[-1]:.0e}"
+    method += f", d = {ray.ds[-2]:.0e}..{ray.ds[-1]:.0e}" if ray.converged else ", too few converged d"
+    if ray.messages:
+        method += "; " + "; ".join(ray.messages)
     return PointCheck(ell, kappa, regime.name, e, p, ray.exponent, diff, ray.trend, dist, status, method, ray.to_dict())
 
 
