@@ -263,13 +263,24 @@ def _derive(model: str, penalty: str, noiseless: bool, teacher: str) -> PhaseDia
     if teacher == "power-law":
         segments = power_law_teacher()
     elif teacher.startswith("finite-rank:"):
-        segments = finite_rank_teacher(sp.Rational(teacher.split(":", 1)[1]))
+        segments = finite_rank_teacher(_rank_exponent(teacher.split(":", 1)[1]))
     else:
         raise ValueError(f"unknown teacher {teacher!r} (power-law or finite-rank:RHO)")
     regimes = _regimes(enumerate_branches(ch, segments, noisy=not noiseless), line=None)
     regimes += _regimes(peak_branches(ch, segments, noisy=not noiseless), line=sp.Eq(ell, 1))
     regimes.sort(key=lambda r: (r.line is not None, sp.default_sort_key(r.logd_risk)))
     return PhaseDiagram(model, penalty, not noiseless, teacher, tuple(regimes))
+
+
+def _rank_exponent(text: str) -> sp.Rational:
+    """rho of ``finite-rank:RHO`` (rank r = d^rho, so 1 <= r <= d): a rational number in [0, 1]."""
+    try:
+        rho = sp.Rational(text)
+    except (TypeError, ValueError, ZeroDivisionError, SyntaxError):
+        rho = None
+    if rho is None or not rho.is_Rational or not 0 <= rho <= 1:
+        raise ValueError(f"finite-rank teacher needs a rational RHO in [0, 1] (rank d^RHO), got {text!r}")
+    return rho
 
 
 def _regimes(branches: list[Branch], line) -> list[Regime]:

@@ -37,21 +37,34 @@ DS = (1e4, 1e6, 1e8, 1e10, 1e12)  # rays are measured up to d = 1e12 (binned SE)
 
 
 def _parse(text: str, what: str) -> sp.Expr:
+    if any(op in text for op in "<>="):
+        raise ValueError(f"{what} {text!r} must be one expression (one ordering per condition, e.g. 'n << d')")
     try:
-        return sp.sympify(text.replace("^", "**").replace("λ", "lam"), locals=_LOCALS)
-    except (sp.SympifyError, SyntaxError, TypeError) as exc:
-        raise ValueError(f"cannot parse {what} {text!r}: {exc}") from None
+        expr = sp.sympify(text.replace("^", "**").replace("λ", "lam"), locals=_LOCALS)
+    except (sp.SympifyError, SyntaxError, TypeError, ValueError, ZeroDivisionError) as exc:
+        raise ValueError(f"cannot parse {what} {text!r}: {str(exc).splitlines()[0] if str(exc) else exc!r}") from None
+    if not isinstance(expr, sp.Expr) or expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan, sp.I) or expr.is_zero:
+        raise ValueError(f"{what} {text!r} is not a positive finite expression")
+    return expr
 
 
 def power_law(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
-    """(log_d exponent, ln d power) of a product of powers of n, d, lam and logs of power laws."""
+    """(log_d exponent, ln d power) of a product of powers of n, d, lam and logs of power laws.
+
+    Exponents may depend on gamma only; numeric factors must be positive (they drop out)."""
     expo, logp = sp.Integer(0), sp.Integer(0)
     for factor in sp.Mul.make_args(sp.powsimp(sp.expand_power_base(expr, force=True), force=True)):
         base, ex = factor.as_base_exp()
-        if isinstance(base, sp.log):
+        if ex.free_symbols - {GAMMA}:
+            raise ValueError(f"exponent of {factor} must be a number or depend on gamma only")
+        if isinstance(base, sp.log) and not base.is_number:
+            if not base.args[0].has(_n, _d, _lam):
+                raise ValueError(f"{base} is not the logarithm of a power law in n, d, lam")
             logp += ex  # ln(power law) ~ ln d
             continue
         if base.is_number:
+            if not base.is_positive:
+                raise ValueError(f"numeric factor {factor} must be positive")
             continue
         if base.free_symbols - {_n, _d, _lam, GAMMA}:
             raise ValueError(f"unknown symbols in {factor}: use n, d, lam, gamma")
@@ -60,6 +73,8 @@ def power_law(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
         if e.has(_d):
             raise ValueError(f"{base} is not a power law in n, d, lam")
         expo += ex * e
+    if (expo.free_symbols - {ELL, KAPPA, GAMMA}) or not sp.Poly(expo, ELL, KAPPA).is_linear:
+        raise ValueError(f"{expr} is not a power law in n, d, lam")
     return sp.expand(expo), sp.simplify(logp)
 
 

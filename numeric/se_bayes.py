@@ -45,9 +45,15 @@ def _solve_float64(d, n, gamma, noise, sums, method) -> SEResult:
     grid = teacher_grid(d, n, gamma, binning=sums)
     u = grid.magnitudes**2
 
-    def increasing(log_tau):  # -F(tau)
+    excess = (n - d) / n  # 1 - d/n: exactly 0 at n = d
+
+    def increasing(log_tau):  # -F(tau) = (1 - d/n) + (1/n) sum_i t2/(u_i + t2) - Delta/t2
+        # (written without 1 - (1/n) sum_i u_i/(u_i + t2), which cancels to rounding noise when
+        # t2 << u_i, e.g. n = d with tiny Delta: a spurious root, or t2 underflowing to 0)
         t2 = math.exp(2.0 * log_tau)
-        return 1.0 - noise / t2 - grid.total(u / (u + t2)) / n
+        # Delta/t2 in logs, capped at e^700: t2 may underflow where Delta/t2 is still finite (or huge)
+        noise_term = math.exp(min(math.log(noise) - 2.0 * log_tau, 700.0)) if noise > 0 else 0.0
+        return excess + grid.total(t2 / (u + t2)) / n - noise_term
 
     try:
         tau, evaluations = log_root(increasing, math.sqrt(noise + 1.0), name="tau")

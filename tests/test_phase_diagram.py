@@ -100,3 +100,11 @@ def test_latex_table():
     assert text.count(r"\\") >= len(derive().regimes) + 1
     for r in derive().regimes:
         assert r.name in text
+
+
+@pytest.mark.parametrize("rho", ["abc", "", "1/0", "nan", "oo", "-1", "2", "3/2"])
+def test_invalid_finite_rank_exponent_is_a_value_error(rho):
+    # regression (found by tests/test_fuzz.py): sympy's TypeError / ZeroDivisionError escaped, and
+    # rho outside [0, 1] (rank d^rho not between 1 and d) was derived as if it meant something
+    with pytest.raises(ValueError, match="finite-rank teacher needs a rational RHO"):
+        derive(teacher=f"finite-rank:{rho}")

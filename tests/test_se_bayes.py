@@ -80,3 +80,21 @@ def test_invalid_digits_raise():
     with pytest.raises(ValueError, match="digits"):
         bayes_se(100, 50, 1.0, 0.25, digits=20)
     assert math.isnan(bayes_se(100, 50, 1.0, 0.25).zeta)
+
+
+@pytest.mark.parametrize("d,n,noise,expected", [
+    (1, 1.0, 5e-324, math.sqrt(5e-324)),  # u = 1: F = 0 gives t^4 = Delta (1 + t^2) ~ Delta
+    (1, 1.0, 1e-300, 1e-150),
+    (1, 2.0, 5e-324, 5e-324),  # was a ZeroDivisionError (t^2 underflowed in Delta/t^2)
+])
+def test_tiny_noise_at_and_above_n_equal_d(d, n, noise, expected):
+    # regression (found by tests/test_fuzz.py): 1 - (1/n) sum u_i/(u_i + t^2) cancelled to rounding
+    # noise for t^2 << u_i, so at n = d with Delta = 5e-324 the solver returned R = 2.2e-19 (true
+    # 2.2e-162) as converged, and at n = 2d it raised ZeroDivisionError
+    r = bayes_se(d, n, 1.0, noise)
+    assert r.converged and r.excess_risk == pytest.approx(expected, rel=1e-6)
+
+
+def test_tiny_noise_at_n_equal_d_binned_matches_exact():
+    a, b = bayes_se(3000, 3000.0, 0.7, 1e-20), bayes_se(3000, 3000.0, 0.7, 1e-20, binning="exact")
+    assert a.converged and b.converged and a.excess_risk == pytest.approx(b.excess_risk, rel=1e-12)

@@ -78,3 +78,16 @@ def test_summation_method():
     assert summation_method(10**6, "exact") == "exact"
     with pytest.raises(ValueError, match="binning"):
         summation_method(10, "fast")
+
+
+@pytest.mark.parametrize("d", [100_001, 100_231, 10**7, 10**30])
+@pytest.mark.parametrize("gamma", [0.5 + 1e-9, 0.500001, 0.5001, 1.0, 10.0])
+def test_power_sum_near_gamma_one_half(d, gamma):
+    # regression (found by tests/test_fuzz.py): zeta(2g) - zeta(2g, d+1) cancelled catastrophically
+    # as gamma -> 1/2 (1e-12 relative at gamma = 0.500001, d = 100231, so R != 1 on the plateau);
+    # the Euler-Maclaurin tail is accurate to rounding (worst 3.3e-16 measured)
+    from numeric.teachers import power_sum
+
+    with mpmath.workdps(40):
+        ref = mpmath.zeta(2 * mpmath.mpf(gamma)) - mpmath.zeta(2 * mpmath.mpf(gamma), d + 1)
+        assert abs(power_sum(d, gamma) / ref - 1) <= 1e-15
