@@ -1,7 +1,8 @@
 """The ``scalinglab`` command line: one verb per job, ``--json`` for machines.
 
-Exit status: 0 success (or a claim that holds), 1 a cross-check disagreement or a claim that
-fails, 2 invalid input (one line on stderr, no traceback), 3 an inconclusive claim.
+Exit status: 0 success (or a claim that holds), 1 a cross-check disagreement, a claim that
+fails or an SE/simulation that did not converge, 2 invalid input (one line on stderr, no traceback),
+3 an inconclusive claim.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ def _physical(p, *, lam=True):
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def _executor(p):
+    p.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1: in this process)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the points on this Dask scheduler (e.g. tcp://host:8786) instead")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="scalinglab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -76,6 +83,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gamma", type=float, default=1.5, help="teacher decay (default 1.5)")
     p.add_argument("--noise", type=float, default=0.5, help="Delta of the noisy diagram (default 0.5)")
     p.add_argument("--json", action="store_true", help="print the report summary as JSON")
+    _executor(p)
+
+    p = sub.add_parser("sweep", help="compute se, bayes or simulate over a grid, resumable, in parallel or on Dask")
+    p.add_argument("model")
+    p.add_argument("--what", required=True, choices=("se", "bayes", "simulate"), help="what each point computes")
+    for name, what in (("d", "input dimensions"), ("n", "sample sizes"), ("lam", "weight decays (not for bayes)"),
+                       ("gamma", "teacher decays"), ("noise", "noise variances Delta")):
+        p.add_argument(f"--{name}", required=name != "lam", help=f"{what}: comma-separated, or START:STOP:NUM (geometric)")
+    p.add_argument("--teacher", default="signs", choices=("signs", "gaussian"), help="teacher variant (se, simulate)")
+    p.add_argument("--seeds", type=int, default=8, help="seeds per simulated point (default 8)")
+    p.add_argument("--method", default="network", choices=("network", "lasso"), help="simulations: default network")
+    p.add_argument("--out", required=True, help="output folder: points.jsonl, summary.json, summary.csv")
+    p.add_argument("--json", action="store_true", help="print the summary (without rows) as JSON")
+    _executor(p)
+
+    p = sub.add_parser("report", help="rebuild the report of a crosscheck or sweep folder from its points.jsonl")
+    p.add_argument("out", metavar="DIR")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     p = sub.add_parser("claim", help="test an asymptotic claim 'R ~ EXPR where CONDITIONS' against the SE")
     p.add_argument("model")
@@ -138,7 +163,7 @@ def _cmd_derive(args) -> int:
     print(f"{data['model']} network, penalty {data['penalty']}, {data['noise']}, teacher {data['teacher']}")
     print("R ~ d^logd_risk (ln d)^log_power with n = d^ell, lam = d^kappa\n")
     for r in data["regimes"]:
-        logs = f" (ln d)^{r['log_power']}" if r["log_power"] != "0" else ""
+        logs = f" (ln d)^({r['log_power']})" if r["log_power"] != "0" else ""
         print(f"{r['name']}\n    R ~ {r['rate']}   [log_d R = {r['logd_risk']}{logs}]\n    where {r['condition']}")
     return 0
 
@@ -147,10 +172,32 @@ def _cmd_crosscheck(args) -> int:
     from .run import run_crosscheck
 
     report = run_crosscheck(args.model, quick=args.quick, out=Path(args.out), gamma=args.gamma, noise=args.noise,
-                            progress=not args.json)
+                            progress=not args.json, jobs=args.jobs, scheduler=args.scheduler)
     if args.json:
         print(json.dumps(report["summary"]))
     return 0 if report["summary"]["passed"] else 1
+
+
+def _cmd_sweep(args) -> int:
+    from .run import parse_values, run_sweep
+
+    grid = {k: parse_values(k, getattr(args, k)) if getattr(args, k) is not None else None
+            for k in ("d", "n", "lam", "gamma", "noise")}
+    summary = run_sweep(args.model, what=args.what, grid=grid, out=Path(args.out), seeds=args.seeds,
+                        method=args.method, teacher=args.teacher, jobs=args.jobs, scheduler=args.scheduler,
+                        progress=not args.json)
+    if args.json:
+        print(json.dumps({k: v for k, v in summary.items() if k != "rows"}))
+    return 0 if summary["converged"] == summary["points"] else 1
+
+
+def _cmd_report(args) -> int:
+    from .run import rebuild_report
+
+    report = rebuild_report(Path(args.out))
+    summary = report["summary"] if "summary" in report else {k: v for k, v in report.items() if k != "rows"}
+    print(json.dumps(summary) if args.json else f"rebuilt the report in {args.out}: {json.dumps(summary)}")
+    return 0 if summary.get("passed", True) else 1
 
 
 def _cmd_claim(args) -> int:
@@ -165,13 +212,14 @@ def _cmd_claim(args) -> int:
 
 
 COMMANDS = {"se": _cmd_se, "bayes": _cmd_bayes, "simulate": _cmd_simulate, "derive": _cmd_derive,
-            "crosscheck": _cmd_crosscheck, "claim": _cmd_claim}
+            "crosscheck": _cmd_crosscheck, "sweep": _cmd_sweep, "report": _cmd_report, "claim": _cmd_claim}
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        _model(args.model)
+        if args.command != "report":
+            _model(args.model)
         return COMMANDS[args.command](args)
     except (InputError, ValueError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__

@@ -113,20 +113,21 @@ class SimulationCheck:
     allowance: float
     agree: bool
     seeds: int
+    base_seed: int
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def compare_with_simulation(d: int, n: int, lam: float, gamma: float, noise: float, *, seeds: int,
-                            method: str) -> SimulationCheck:
+                            method: str, base_seed: int = 0) -> SimulationCheck:
     """Finite-d SE against the mean excess risk of trained networks (or LASSO solves) on the same (d, n, lam)."""
     from numeric.se_lasso import lasso_se
     from numeric.simulate import simulate_diagonal
 
     se = lasso_se(d, n, lam, gamma, noise)
-    sim = simulate_diagonal(d, n, lam, gamma, noise, seeds=seeds, method=method)
+    sim = simulate_diagonal(d, n, lam, gamma, noise, seeds=seeds, method=method, base_seed=base_seed)
     allowance = se.excess_risk / math.sqrt(d)
     agree = se.converged and sim.converged and abs(sim.excess_risk_mean - se.excess_risk) <= 3 * sim.excess_risk_sem + allowance
     return SimulationCheck(d, n, lam, gamma, noise, method, se.excess_risk, sim.excess_risk_mean, sim.excess_risk_sem,
-                           allowance, bool(agree), seeds)
+                           allowance, bool(agree), seeds, base_seed)

@@ -58,7 +58,8 @@ def phase_diagram_figure(section: dict, stem: Path) -> list[str]:
             ys, xs = np.nonzero(mask)
             ax.text(ells[int(np.median(xs))], kappas[int(np.median(ys))], name, fontsize=7, ha="center",
                     bbox=dict(fc="white", ec="none", alpha=0.6, pad=1))
-    edge = {"agree": "white", "near boundary": "orange", "disagree": "red", "SE not converged": "red"}
+    edge = {"agree": "white", "near boundary": "orange", "pre-asymptotic": "orange", "disagree": "red",
+            "SE not converged": "red"}
     sc = ax.scatter([p["ell"] for p in pts], [p["kappa"] for p in pts], c=[p["measured_exponent"] for p in pts],
                     cmap="viridis", vmin=vmin, vmax=0, s=90, edgecolors=[edge[p["status"]] for p in pts], linewidths=2)
     ax.axvline(1.0, color="k", ls=":", lw=0.8)
@@ -66,7 +67,7 @@ def phase_diagram_figure(section: dict, stem: Path) -> list[str]:
     ax.set_xlabel(r"$\ell = \log_d n$")
     ax.set_ylabel(r"$\kappa = \log_d \lambda$")
     ax.set_title(f"diagonal network, $\\gamma$ = {gamma}, $\\Delta$ = {section['noise']}: SE slopes vs derived regimes\n"
-                 "(background: analytic exponent; edge: white agree, orange near boundary, red disagree)", fontsize=9)
+                 "(background: analytic exponent; edge: white agree, orange near a boundary or pre-asymptotic, red disagree)", fontsize=9)
     return _save(fig, stem)
 
 

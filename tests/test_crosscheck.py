@@ -77,11 +77,11 @@ def test_rerun_reuses_finished_points_and_survives_a_torn_line(tmp_path):
     first = run_crosscheck("diagonal", quick=True, out=tmp_path, gamma=1.5, noise=0.5, progress=False, config=config)
     store = tmp_path / "points.jsonl"
     lines = store.read_text().splitlines()
-    assert len(lines) == 4  # two exponent points, two simulations
+    assert len(lines) == 5  # the header, two exponent points, two simulations
     with open(store, "a") as fh:
         fh.write('{"key": "torn')  # an interruption in the middle of a write
     second = run_crosscheck("diagonal", quick=True, out=tmp_path, gamma=1.5, noise=0.5, progress=False, config=config)
-    assert store.read_text().count("\n") == 4 and store.read_text().endswith("\n")  # torn tail cut, nothing redone
+    assert store.read_text().count("\n") == 5 and store.read_text().endswith("\n")  # torn tail cut, nothing redone
     same = lambda x: json.loads(json.dumps(x))  # noqa: E731 - compare as stored (tuples become lists)
     assert same(second["exponents"]) == same(first["exponents"])
     assert same(second["simulations"]) == same(first["simulations"])

@@ -1,0 +1,117 @@
+"""The point functions of every sweep: module-level, picklable, called as ``run(kind, params)``.
+
+Each takes plain JSON parameters and returns a JSON-ready dict, so a point computes the same value
+in the calling process, a local worker process or a Dask worker. Randomness comes only from
+``seed_of(params)`` (simulations), a function of the point's physical parameters, never of the
+order or place in which points run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+
+def seed_of(params: dict) -> int:
+    """The simulation base seed of a point: the top 53 bits of sha256 of its canonical parameter JSON
+    (53 so that it is exact as a float, which simulate_diagonal's integer check requires).
+
+    ``method`` is left out so that network and LASSO solves of one point see the same data (as
+    simulate_diagonal documents for a shared seed); the package version is left out so that seeds
+    stay put across releases.
+    """
+    physical = {k: v for k, v in params.items() if k != "method"}
+    digest = hashlib.sha256(json.dumps(physical, sort_keys=True, separators=(",", ":")).encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 11
+
+
+def se(params: dict) -> dict:
+    from numeric.se_lasso import lasso_se
+
+    p = params
+    return lasso_se(p["d"], p["n"], p["lam"], p["gamma"], p["noise"], teacher=p["teacher"]).to_dict()
+
+
+def bayes(params: dict) -> dict:
+    from numeric.se_bayes import bayes_se
+
+    p = params
+    return bayes_se(p["d"], p["n"], p["gamma"], p["noise"]).to_dict()
+
+
+def simulate(params: dict) -> dict:
+    from numeric.simulate import simulate_diagonal
+
+    p = params
+    return simulate_diagonal(p["d"], p["n"], p["lam"], p["gamma"], p["noise"], seeds=p["seeds"], method=p["method"],
+                             teacher=p["teacher"], base_seed=seed_of(p)).to_dict()
+
+
+def exponent(params: dict) -> dict:
+    """SE slope vs the derived exponent at (ell, kappa) (crosscheck.compare.check_point)."""
+    from analytic import derive
+
+    from .compare import check_point
+
+    p = params
+    diagram = derive(p["model"], noiseless=p["noise"] == 0)
+    return check_point(diagram, p["ell"], p["kappa"], p["gamma"], p["noise"], p["ds"]).to_dict()
+
+
+def peak_regime(model: str, kappa: float, gamma: float):
+    """The derived law on the line n = d at kappa (None where no peak law holds)."""
+    from analytic import derive
+
+    return next((r for r in derive(model).regimes if r.line is not None and r.holds_at(1, kappa, gamma)), None)
+
+
+def peak(params: dict) -> dict:
+    """On n = d exactly: the measured slope of R vs d against the derived peak law."""
+    from analytic.symbols import ell as ELL, gamma as GAMMA, kappa as KAPPA
+
+    from .compare import EXPONENT_TOL
+    from .rays import measure_ray
+
+    p = params
+    regime = peak_regime(p["model"], p["kappa"], p["gamma"])
+    e = float(regime.logd_risk.subs({ELL: 1, KAPPA: p["kappa"], GAMMA: p["gamma"]}))
+    ray = measure_ray(1.0, p["kappa"], p["gamma"], p["noise"], p["ds"], log_power=float(regime.log_power),
+                      n_of_d=float)
+    diff = ray.exponent - e
+    status = "SE not converged" if not ray.converged else "agree" if abs(diff) <= EXPONENT_TOL else "disagree"
+    return {"ell": 1.0, "kappa": p["kappa"], "regime": regime.name, "analytic_exponent": e,
+            "measured_exponent": ray.exponent, "difference": diff, "trend": ray.trend, "status": status,
+            "method": "n = d exactly, slope of log R vs log d", "ray": ray.to_dict()}
+
+
+def simulation(params: dict) -> dict:
+    """Finite-d SE against trained networks or LASSO solves (crosscheck.compare.compare_with_simulation)."""
+    from .compare import compare_with_simulation
+
+    p = params
+    return compare_with_simulation(p["d"], p["n"], p["lam"], p["gamma"], p["noise"], seeds=p["seeds"],
+                                   method=p["method"], base_seed=seed_of(p)).to_dict()
+
+
+KINDS = {"se": se, "bayes": bayes, "simulate": simulate, "exponent": exponent, "peak": peak, "simulation": simulation}
+
+
+def run(kind: str, params: dict) -> dict:
+    """Compute one point (what executors ship to workers: a module-level function pickles by name)."""
+    return KINDS[kind](params)
+
+
+def describe(kind: str, params: dict, value: dict) -> str:
+    """One log line for a finished point."""
+    p, v = params, value
+    if kind in ("exponent", "peak"):
+        where = f"noise={p['noise']:g} ell={v['ell']:g} kappa={v['kappa']:g}"
+        return (f"[{kind}] {where}: {v['regime']}: analytic {v['analytic_exponent']:.3f} "
+                f"measured {v['measured_exponent']:.3f} ({v['status']})")
+    if kind == "simulation":
+        return (f"[simulation] d={v['d']} n={v['n']} lam={v['lam']:.3g} {v['method']}: SE {v['se_risk']:.4g} vs "
+                f"{v['sim_mean']:.4g} ± {v['sim_sem']:.2g} ({'agree' if v['agree'] else 'DISAGREE'})")
+    where = " ".join(f"{k}={p[k]:g}" for k in ("d", "n", "lam", "gamma", "noise") if k in p)
+    risk = v["excess_risk_mean"] if kind == "simulate" else v["excess_risk"]
+    return f"[{kind}] {where}: R = {risk if risk is None else format(risk, '.6g')}" + \
+        ("" if v["converged"] else " (NOT CONVERGED)")
