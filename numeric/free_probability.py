@@ -95,6 +95,7 @@ class FreeConvolution:
     """Quadrature of rho_Y: nodes x_j, weights w_j (sum w_j f(x_j) ~ int f rho_Y) and the overlap."""
 
     x: np.ndarray  # eigenvalue positions x(u) at the nodes
+    density: np.ndarray  # rho_Y(x) at the nodes
     weight: np.ndarray  # rho_Y(x) x'(u) du quadrature weights
     overlap: np.ndarray  # E[u_x^T S u_x] = 2u - x at the nodes
     support: tuple  # support intervals in x
@@ -132,6 +133,6 @@ def free_convolution_semicircle(s, sigma2: float, *, nodes: int = DEFAULT_NODES)
     # x'(u) along the curve h_t(u) = 1/sigma^2, with dt/du = -(dh/du)/(dh/dt) from the constraint
     dt_du = -np.mean(-2.0 * diff / den**2, axis=1) / np.mean(-1.0 / den**2, axis=1)
     x_u = 1.0 + sigma2 * (np.mean((den - 2.0 * diff**2) / den**2, axis=1) - np.mean(diff / den**2, axis=1) * dt_du)
-    weight = np.sqrt(t) / (np.pi * sigma2) * x_u * du
+    density = np.sqrt(t) / (np.pi * sigma2)
     support = tuple((edge(a), edge(b)) for a, b in intervals)
-    return FreeConvolution(x, weight, 2.0 * u - x, support, float(sigma2))
+    return FreeConvolution(x, density, density * x_u * du, 2.0 * u - x, support, float(sigma2))

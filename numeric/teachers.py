@@ -64,3 +64,23 @@ def diagonal_teacher(d: int, gamma: float, rng: np.random.Generator, variant: st
     if variant == "gaussian":
         return scale * rng.standard_normal(scale.size)
     raise ValueError(f"unknown teacher variant {variant!r} (choose from {', '.join(VARIANTS)})")
+
+
+def quadratic_teacher_spectrum(d: int, gamma: float, rank: int | None = None) -> np.ndarray:
+    """Eigenvalues s_k = c k^{-gamma} of the quadratic network's teacher S*, k = 1..d (zero beyond
+    ``rank``), with c set so that ||S*||_F^2 = sum_k s_k^2 = d (spec/quadratic.md)."""
+    d = check_dimension(d)
+    r = d if rank is None else check_dimension(rank)
+    if r > d:
+        raise ValueError(f"rank must be <= d (got rank {rank!r}, d {d})")
+    s = np.zeros(d)
+    s[:r] = np.sqrt(d / r) * teacher_magnitudes(r, gamma)  # sum over k <= r of magnitudes^2 is r
+    return s
+
+
+def quadratic_teacher(d: int, gamma: float, rng: np.random.Generator, rank: int | None = None) -> np.ndarray:
+    """S* = O diag(s) O^T with O Haar-orthogonal (QR of a Gaussian matrix, signs fixed by R's diagonal)."""
+    s = quadratic_teacher_spectrum(d, gamma, rank)
+    q, r = np.linalg.qr(rng.standard_normal((s.size, s.size)))
+    O = q * np.sign(np.diag(r))
+    return (O * s) @ O.T
