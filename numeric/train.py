@@ -101,12 +101,12 @@ def train_diagonal_network(
     check_solver_budget("gtol", gtol, max_iter)
     d = A.shape[1]
     z = rng.standard_normal(2 * d)
-    iterations, runs = 0, 0
+    iterations, runs, res = 0, 0, None
     while True:
         r = y - A @ (z[:d] * z[d:])
         grad = _loss_change(z, A, y, lam, z, r)[1]
         grad_norm = float(np.max(np.abs(grad)))
-        if grad_norm <= gtol or iterations >= max_iter or (runs and res.nit == 0):
+        if grad_norm <= gtol or iterations >= max_iter or (res is not None and res.nit == 0):
             break
         res = minimize(
             _loss_change, z, args=(A, y, lam, z.copy(), r), jac=True, method="L-BFGS-B",
@@ -116,7 +116,7 @@ def train_diagonal_network(
         z, iterations, runs = res.x, iterations + int(res.nit), runs + 1
     converged = grad_norm <= gtol
     verdict = f"||grad||_inf = {grad_norm:.2e} {'<=' if converged else '>'} gtol = {gtol:.0e}"
-    last = f"; last L-BFGS-B status: {res.message}" if runs else ""
+    last = f"; last L-BFGS-B status: {res.message}" if res is not None else ""
     message = f"{verdict} after {iterations} L-BFGS iterations in {runs} run(s){last}"
     loss = 0.5 * float(r @ r) + 0.5 * lam * float(z @ z)
     return TrainedNetwork(z[:d], z[d:], z[:d] * z[d:], loss, grad_norm, iterations, converged, message)
