@@ -356,7 +356,6 @@ def _branches_for_placement(ch, segments, pat, place, scales, A, noisy):
     mse = [m.shifted(-ell, 0) for m in spectrum_sum(segments, pat.zones, place, "mse")]
     div = [m.shifted(-ell, 0) for m in spectrum_sum(segments, pat.zones, place, "div")]
     rhs = ([Term(0, 0, "label noise Delta")] if noisy else []) + mse
-    lhs = Term(t, tl, "tau^2")
     out = []
     modes = [None] + list(range(len(div)))
     for bal, mode in product(range(len(rhs)), modes):
@@ -376,7 +375,6 @@ def _branches_for_placement(ch, segments, pat, place, scales, A, noisy):
         conds: list = []
         ok = all(_collect(conds, lex_less(small.subs(sol), large.subs(sol))) for small, large in comparisons)
         bal_term = rhs[bal].subs(sol)
-        ok = ok and _collect(conds, lex_less(lhs.subs(sol), bal_term, strict=False))
         ok = ok and all(
             _collect(conds, lex_less(other.subs(sol), bal_term, strict=False)) for k, other in enumerate(rhs) if k != bal
         )

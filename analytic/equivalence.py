@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .symbols import a, d, lam, n, theta, w
+from .symbols import d, lam, n, theta
 
 
 @dataclass(frozen=True)
@@ -41,22 +41,6 @@ def weight_decay_equivalence() -> PenaltyEquivalence:
         minimiser_a=a_star.subs(t, sp.Abs(theta)),
         second_derivative=curvature.subs(t, sp.Abs(theta)),
     )
-
-
-def network_objective_terms():
-    """The weight-decay term of one coordinate and its l1 image: ((a^2 + w^2)/2, |a w|)."""
-    return (a**2 + w**2) / 2, sp.Abs(a * w)
-
-
-def penalty_degree(penalty: sp.Expr) -> sp.Expr:
-    """Homogeneity degree q of P: P(c x) = c^q P(x) for c > 0 (derived, not assumed)."""
-    c = sp.Symbol("c", positive=True)
-    ratio = sp.simplify(penalty.subs(theta, c * theta) / penalty)
-    q = sp.simplify(sp.log(ratio) / sp.log(c))
-    q = sp.simplify(sp.expand_log(q, force=True))
-    if q.free_symbols:
-        raise ValueError(f"penalty {penalty} is not homogeneous")
-    return q
 
 
 def penalty_calibration(penalty: sp.Expr) -> sp.Expr:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from itertools import product
 
 import numpy as np
 import sympy as sp
@@ -20,8 +21,9 @@ from scipy.optimize import linprog
 
 from .asymptotics import sign_under_domain
 from .dominant_balance import Branch, enumerate_branches, finite_rank_teacher, peak_branches, power_law_teacher
-from .state_evolution import channel
-from .symbols import d, ell, gamma, kappa, lam, n
+from .latex import tex
+from .state_evolution import channel, se_equations
+from .symbols import d, ell, gamma, i, kappa, lam, n
 
 GAMMA_SAMPLES = tuple(sp.Rational(x) for x in ("51/100", "3/5", "3/4", "1", "3/2", "2", "3", "5", "10"))
 _BOX = 1000  # 0 <= ell <= _BOX, |kappa| <= _BOX: far beyond any exponent of interest, keeps every LP bounded
@@ -170,6 +172,7 @@ class PhaseDiagram:
     noisy: bool
     teacher: str
     regimes: tuple
+    equations: tuple = ()  # LaTeX of the state-evolution equations the regimes were derived from
 
     def regime_at(self, ell_value, kappa_value, gamma_value) -> Regime | None:
         """The regime at a point; on the line n = d the peak law takes precedence where it holds."""
@@ -187,6 +190,7 @@ class PhaseDiagram:
             "penalty": self.penalty,
             "noise": "Delta > 0" if self.noisy else "Delta = 0",
             "teacher": self.teacher,
+            "state_evolution": list(self.equations),
             "variables": {"ell": "log_d n", "kappa": "log_d lam", "gamma": "teacher decay"},
             "regimes": [r.to_dict() for r in self.regimes],
         }
@@ -241,8 +245,6 @@ def _merge(regions: list, gammas) -> tuple:
 def _covers(hull, regions, gammas) -> bool:
     """hull \\ union(regions) is empty: for every way of violating one inequality per piece, the
     hull intersected with those violations has no interior (exact LPs at sampled gamma)."""
-    from itertools import product
-
     for violated in product(*regions):
         cons = list(hull) + [-c for c in violated]
         if _feasible_gammas(cons):
@@ -269,7 +271,8 @@ def _derive(model: str, penalty: str, noiseless: bool, teacher: str) -> PhaseDia
     regimes = _regimes(enumerate_branches(ch, segments, noisy=not noiseless), line=None)
     regimes += _regimes(peak_branches(ch, segments, noisy=not noiseless), line=sp.Eq(ell, 1))
     regimes.sort(key=lambda r: (r.line is not None, sp.default_sort_key(r.logd_risk)))
-    return PhaseDiagram(model, penalty, not noiseless, teacher, tuple(regimes))
+    equations = tuple(tex(e) for e in se_equations(ch, sp.IndexedBase("x_0")[i]))
+    return PhaseDiagram(model, penalty, not noiseless, teacher, tuple(regimes), equations)
 
 
 def _rank_exponent(text: str) -> sp.Rational:

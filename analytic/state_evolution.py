@@ -21,7 +21,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from .equivalence import penalty_calibration, penalty_degree, weight_decay_equivalence
+from .equivalence import penalty_calibration, weight_decay_equivalence
 from .symbols import Delta, a, d, i, n, tau, theta, zeta
 
 y = sp.Symbol("y", real=True)
@@ -39,10 +39,6 @@ class Channel:
     mse: sp.Expr
     div: sp.Expr
     thresholding: bool  # eta has a dead zone, so Gaussian tails enter the asymptotics
-
-    @property
-    def degree(self) -> sp.Expr:
-        return penalty_degree(self.penalty)
 
     @property
     def calibration(self) -> sp.Expr:

@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _emit(payload: dict, as_json: bool, text: str) -> None:
-    print(json.dumps(payload, indent=None if as_json else 2) if as_json else text)
+    print(json.dumps(payload) if as_json else text)
 
 
 def _cmd_se(args) -> int:

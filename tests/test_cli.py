@@ -68,6 +68,8 @@ def test_derive_json_is_parsable(capsys):
     data = json.loads(capsys.readouterr().out)
     names = {"ell": ell, "kappa": kappa, "gamma": gamma}
     assert len(data["regimes"]) >= 5
+    tau2_eq, threshold_eq = data["state_evolution"]  # the equations the regimes were derived from
+    assert tau2_eq.startswith(r"\tau^{2} = \Delta") and r"\zeta" in threshold_eq
     for r in data["regimes"]:
         assert {"name", "condition", "logd_risk", "rate", "latex"} <= set(r)
         sp.sympify(r["condition"], locals=names)
