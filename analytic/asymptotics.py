@@ -17,7 +17,7 @@ import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import permutations
+from itertools import permutations, product
 from pathlib import Path
 
 import mpmath
@@ -45,11 +45,15 @@ class Leading:
     coeff: sp.Expr
 
 
-def _candidates(degree: int, laurent: bool = False):
-    """Monomials a^i zeta^j tau^k of total degree ``degree``; i, j, k >= 0, or in [-2, degree + 2] if laurent."""
+def _candidates(degree: int, laurent: bool = False, scales: tuple = SCALES):
+    """Monomials of total degree ``degree`` in the scales; powers >= 0, or in [-2, degree + 2] if laurent."""
     lo, hi = (-2, degree + 2) if laurent else (0, degree)
-    return [a**p * zeta**q * tau ** (degree - p - q) for p in range(lo, hi + 1) for q in range(lo, hi + 1)
-            if lo <= degree - p - q <= hi]
+    out = []
+    for powers in product(range(lo, hi + 1), repeat=len(scales) - 1):
+        last = degree - sum(powers)
+        if lo <= last <= hi:
+            out.append(sp.Mul(*[v**p for v, p in zip(scales, powers + (last,))]))
+    return out
 
 
 def homogeneity_degree(expr: sp.Expr) -> int:
@@ -61,58 +65,77 @@ def homogeneity_degree(expr: sp.Expr) -> int:
     return int(q)
 
 
-def _leading(expr: sp.Expr, order: tuple, laurent: bool = False) -> Leading:
-    """Bisect the candidate monomials (sorted by their size on the path) with SymPy limits."""
+def path(order: tuple) -> dict:
+    """The path realising a strict ordering of the scales (largest first): scale -> L^exponent."""
+    return {sym: _L**p for sym, p in zip(order, _PATH)}
+
+
+def bisect_leading(ratio_limit, ratio_value, degree: int, order: tuple, laurent: bool = False, what: str = "F",
+                   scales: tuple = SCALES) -> Leading:
+    """Leading monomial of a homogeneous F of the given degree along ``path(order)``: bisect the
+    candidate monomials (sorted by their size on the path) with ratio_limit(m) = lim_{L->oo} F/m on
+    the path; the limit found is checked against ratio_value(m) = F/m evaluated at L = _CHECK_L."""
     exponents = dict(zip(order, _PATH))
-    path = {sym: _L**p for sym, p in exponents.items()}
-    on_path = sp.simplify(expr.subs(path))
+    on_path = path(order)
     size = lambda m: sum(p * exponents[v] for v, p in m.as_powers_dict().items() if v in exponents)  # noqa: E731
-    ranked = sorted(_candidates(homogeneity_degree(expr), laurent), key=size)
+    ranked = sorted(_candidates(degree, laurent, scales), key=size)
     lo, hi = 0, len(ranked) - 1
     while lo <= hi:
         mid = (lo + hi) // 2
-        limit = sp.limit(on_path / ranked[mid].subs(path), _L, sp.oo)
+        limit = ratio_limit(ranked[mid].subs(on_path))
         if limit == 0:  # F is smaller than this monomial
             hi = mid - 1
         elif limit.is_finite:
-            _check(on_path / ranked[mid].subs(path), limit)
+            value = ratio_value(ranked[mid].subs(on_path))
+            if abs(value - limit) > _CHECK_RTOL * abs(limit):
+                raise ArithmeticError(f"limit {limit} of {what} disagrees with its value {value} at L={_CHECK_L}")
             return Leading(ranked[mid], limit)
         else:
             lo = mid + 1
-    if hi < 0 and sp.limit(on_path * _L ** (10 * _PATH[0]), _L, sp.oo) == 0:
+    if hi < 0 and ratio_limit(_L ** (-10 * _PATH[0])) == 0:
         return Leading(None, sp.Integer(0))  # vanishes faster than any power of L
-    raise ArithmeticError(f"no leading monomial for {expr} in zone {order}")
+    raise ArithmeticError(f"no leading monomial for {what} in zone {order}")
 
 
-def _check(ratio: sp.Expr, limit: sp.Expr) -> None:
-    with mpmath.workdps(60):
-        value = sp.N(ratio.subs(_L, _CHECK_L), 50)
-    if abs(value - limit) > _CHECK_RTOL * abs(limit):
-        raise ArithmeticError(f"SymPy limit {limit} disagrees with the value {value} at L={_CHECK_L}")
+def _leading(expr: sp.Expr, order: tuple, laurent: bool = False) -> Leading:
+    """Leading monomial of a closed-form channel moment along a zone (SymPy limits, numeric check)."""
+    on_path = sp.simplify(expr.subs(path(order)))
+
+    def value(m):
+        with mpmath.workdps(60):
+            return sp.N((on_path / m).subs(_L, _CHECK_L), 50)
+
+    return bisect_leading(lambda m: sp.limit(on_path / m, _L, sp.oo), value, homogeneity_degree(expr), order, laurent,
+                          str(expr))
 
 
-def _cache_file(kind: str, ch: Channel) -> Path | None:
-    """Where a derived table is memoised: keyed by the channel's expressions and the SymPy version."""
+def channel_key(ch: Channel) -> str:
+    """What a channel's derived tables depend on: its moment expressions."""
+    return f"{sp.srepr(ch.mse)}|{sp.srepr(ch.div)}"
+
+
+def _cache_file(kind: str, key: str) -> Path | None:
+    """Where a derived table is memoised: keyed by what it was derived from and the SymPy version."""
     root = os.environ.get("SCALINGLAB_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "scalinglab"
     )
-    key = hashlib.sha256(f"{kind}|{sp.srepr(ch.mse)}|{sp.srepr(ch.div)}|{sp.__version__}|1".encode()).hexdigest()
-    return Path(root) / f"{kind}-{key[:24]}.json"
+    digest = hashlib.sha256(f"{kind}|{key}|{sp.__version__}|1".encode()).hexdigest()
+    return Path(root) / f"{kind}-{digest[:24]}.json"
 
 
-def _memoised(kind: str, ch: Channel, compute):
+def _memoised(kind: str, key: str, compute):
     """Run ``compute`` (returning SymPy objects in plain containers) once per machine; cache as srepr."""
-    path = _cache_file(kind, ch)
+    file = _cache_file(kind, key)
     try:
-        return sp.sympify(json.loads(path.read_text()), locals=vars(sp))
+        return sp.sympify(json.loads(file.read_text()), locals=vars(sp))
     except (OSError, ValueError):
         pass
     result = compute()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = file.with_suffix(".tmp")
         tmp.write_text(json.dumps(_srepr_tree(result)))
-        tmp.replace(path)
+        tmp.replace(file)
     except OSError:
         pass  # a read-only home only costs the re-derivation next time
     return result
@@ -124,7 +147,7 @@ def _srepr_tree(obj):
     return sp.srepr(obj)
 
 
-def _leading_table(kind: str, ch: Channel, orders, pair) -> dict[tuple, tuple[Leading, Leading]]:
+def leading_table(kind: str, key: str, orders, pair) -> dict[tuple, tuple[Leading, Leading]]:
     """{order: pair(order)} for pairs of Leading, memoised per machine (``_memoised``)."""
 
     def compute():
@@ -133,7 +156,7 @@ def _leading_table(kind: str, ch: Channel, orders, pair) -> dict[tuple, tuple[Le
             rows.append([x for lead in pair(order) for x in (sp.nan if lead.monomial is None else lead.monomial, lead.coeff)])
         return rows
 
-    rows = _memoised(kind, ch, compute)
+    rows = _memoised(kind, key, compute)
     lead = lambda mono, coeff: Leading(None if mono is sp.nan else mono, coeff)  # noqa: E731
     return {order: (lead(r[0], r[1]), lead(r[2], r[3])) for order, r in zip(orders, rows)}
 
@@ -141,7 +164,7 @@ def _leading_table(kind: str, ch: Channel, orders, pair) -> dict[tuple, tuple[Le
 @lru_cache(maxsize=None)
 def zone_table(ch: Channel) -> dict[tuple, tuple[Leading, Leading]]:
     """{ordering (largest first): (leading of mse, leading of div)} over all orderings of (a, zeta, tau)."""
-    return _leading_table("zones", ch, list(permutations(SCALES)),
+    return leading_table("zones", channel_key(ch), list(permutations(SCALES)),
                           lambda order: (_leading(ch.mse, order), _leading(ch.div, order)))
 
 
@@ -161,7 +184,7 @@ def correction_table(ch: Channel) -> dict[tuple, tuple[Leading, Leading]]:
         return (_leading(sp.expand(ch.mse - m0.coeff * m0.monomial), order, laurent=True),
                 _leading(sp.expand(ch.div - v0.coeff * v0.monomial), order, laurent=True))
 
-    return _leading_table("corrections", ch, BELOW_NOISE_ZONES, pair)
+    return leading_table("corrections", channel_key(ch), BELOW_NOISE_ZONES, pair)
 
 
 @dataclass(frozen=True)

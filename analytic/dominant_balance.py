@@ -13,6 +13,10 @@ that balances each equation and the term that dominates R. Inside a branch the e
 linear in the unknown exponents (``sympy.linsolve``); the branch holds where every choice really
 dominates, a conjunction of linear inequalities in (ell, kappa, gamma). Terms are compared
 lexicographically: first the power of d, then the power of ln d.
+
+The same engine serves the quadratic network (``matrix_model``): one channel per teacher
+eigen-direction (``matrix_channel``), tau^2 = Delta + 2 m with the noise scale sigma = tau / (2 sqrt(alpha)),
+and a bulk edge (power laws in eps) in place of the Gaussian tail.
 """
 
 from __future__ import annotations
@@ -71,15 +75,16 @@ def _log_profile(x0: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
     return alpha0, alpha1
 
 
-def power_law_teacher() -> tuple[Segment, ...]:
-    """x0_i = sqrt(n) c_d i^-gamma, i = 1..d (c_d -> zeta(2 gamma)^-1/2 = O(1) for gamma > 1/2)."""
-    alpha0, alpha1 = _log_profile(sp.sqrt(n) * i ** (-gamma))
+def power_law_teacher(norm2: sp.Expr = n) -> tuple[Segment, ...]:
+    """x0_i = sqrt(norm2) c_d i^-gamma, i = 1..d (c_d -> zeta(2 gamma)^-1/2 = O(1) for gamma > 1/2):
+    norm2 = n for the diagonal network in SE units, d for the quadratic teacher's eigenvalues."""
+    alpha0, alpha1 = _log_profile(sp.sqrt(norm2) * i ** (-gamma))
     return (Segment(sp.Integer(0), sp.Integer(1), alpha0, alpha1),)
 
 
-def finite_rank_teacher(rho: sp.Expr) -> tuple[Segment, ...]:
-    """r = d^rho equal components x0_i = sqrt(n/r), the other d - r zero (same norm sum x0^2 = n)."""
-    alpha0, alpha1 = _log_profile(sp.sqrt(n / d**rho))
+def finite_rank_teacher(rho: sp.Expr, norm2: sp.Expr = n) -> tuple[Segment, ...]:
+    """r = d^rho equal components sqrt(norm2/r), the other d - r zero (same sum of squares norm2)."""
+    alpha0, alpha1 = _log_profile(sp.sqrt(norm2 / d**rho))
     return (Segment(sp.Integer(0), rho, alpha0, alpha1), Segment(rho, sp.Integer(1), None, sp.Integer(0)))
 
 
@@ -104,15 +109,16 @@ class Pattern:
     conditions: tuple = ()  # (smaller Term, larger Term) pairs that must hold strictly
 
 
-def _scale_terms() -> dict:
-    return {zeta: Term(z, zl, "zeta"), tau: Term(t / 2, tl / 2, "tau")}
+def _scale_terms(noise_shift: sp.Expr = sp.Integer(0)) -> dict:
+    """zeta ~ d^z (ln d)^zl and the channel's noise scale tau ~ d^{t/2 + noise_shift} (ln d)^{tl/2}."""
+    return {zeta: Term(z, zl, "zeta"), tau: Term(t / 2 + noise_shift, tl / 2, "tau")}
 
 
-def _monomial_term(monomial: sp.Expr, label: str) -> tuple[int, Term]:
-    """a^k zeta^p tau^q -> (k, d^{p z + q t/2} (ln d)^{p zl + q tl/2})."""
+def _monomial_term(monomial: sp.Expr, label: str, sc: dict | None = None) -> tuple[int, Term]:
+    """a^k zeta^p tau^q -> (k, d^{p z + q t/2} (ln d)^{p zl + q tl/2}) with the scales ``sc``."""
     powers = monomial.as_powers_dict()
     k, p, q = (int(powers.get(v, 0)) for v in SCALES)
-    sc = _scale_terms()
+    sc = sc or _scale_terms()
     return k, Term(sp.expand(p * sc[zeta].expo + q * sc[tau].expo), sp.expand(p * sc[zeta].logp + q * sc[tau].logp), label)
 
 
@@ -128,10 +134,10 @@ def _label(monomial: sp.Expr) -> str:
     return "noise variance tau^2"
 
 
-def _zone_from_table(table, order, upper, lower, extra_mse=(), extra_div=()) -> Zone:
+def _zone_from_table(table, order, upper, lower, extra_mse=(), extra_div=(), sc=None) -> Zone:
     mse_lead, div_lead = table[order]
-    mse = [] if mse_lead.monomial is None else [_monomial_term(mse_lead.monomial, _label(mse_lead.monomial))]
-    div = [] if div_lead.monomial is None else [_monomial_term(div_lead.monomial, "active components")]
+    mse = [] if mse_lead.monomial is None else [_monomial_term(mse_lead.monomial, _label(mse_lead.monomial), sc)]
+    div = [] if div_lead.monomial is None else [_monomial_term(div_lead.monomial, "active components", sc)]
     return Zone(upper, lower, {"mse": tuple(mse) + tuple(extra_mse), "div": tuple(div) + tuple(extra_div)})
 
 
@@ -203,8 +209,69 @@ def algebraic_patterns(ch: Channel) -> list[Pattern]:
     return out
 
 
-def patterns(ch: Channel) -> list[Pattern]:
-    return thresholding_patterns(ch) if ch.thresholding else algebraic_patterns(ch)
+def matrix_patterns() -> list[Pattern]:
+    """The quadratic network: threshold above the bulk edge 2 sigma, inside the bulk, or at the edge,
+    zeta = 2 sigma (1 - eps) with eps = d^-s (ln d)^sl -> 0, where the bulk above the threshold adds
+    the edge laws: fitted noise sigma^2 eps^p2 per direction (summed over the d bulk directions) and
+    pairs eps^pJ to the divergence (``free_probability.edge_laws``)."""
+    from . import matrix_channel as mc
+
+    sc = _scale_terms(MATRIX_NOISE_SHIFT)
+    table, edge = mc.zone_table(), mc.edge_table()
+    zone = lambda order, upper, lower, *extra: _zone_from_table(table, order, upper, lower, *extra, sc=sc)  # noqa: E731
+    above = [zone((a, zeta, tau), None, sc[zeta]), zone((zeta, a, tau), sc[zeta], sc[tau]), zone((zeta, tau, a), sc[tau], None)]
+    below = [zone((a, tau, zeta), None, sc[tau]), zone((tau, a, zeta), sc[tau], sc[zeta]), zone((tau, zeta, a), sc[zeta], None)]
+    laws = mc.edge_laws()
+    p2, pj = laws.second.power, laws.pairs.power
+    tail_mse = (0, Term(2 * sc[tau].expo - p2 * s, 2 * sc[tau].logp + p2 * sl, "fitted noise (bulk above threshold)"))
+    tail_div = (0, Term(-pj * s, pj * sl, "bulk eigenvalues crossing the threshold"))
+    at_edge = [_zone_from_table(edge, (a, tau), None, sc[zeta], sc=sc),
+               _zone_from_table(edge, (tau, a), sc[zeta], None, (tail_mse,), (tail_div,), sc=sc)]
+    return [
+        Pattern("threshold above the bulk edge", _merge_equal_zones(above), conditions=((sc[tau], sc[zeta]),)),
+        Pattern("threshold inside the bulk", _merge_equal_zones(below), conditions=((sc[zeta], sc[tau]),)),
+        Pattern("threshold at the bulk edge", tuple(at_edge), equalities=((z, sc[tau].expo), (zl, sc[tau].logp)),
+                conditions=((Term(-s, sl, "eps"), ONE),)),
+    ]
+
+
+@dataclass(frozen=True)
+class Model:
+    """What the engine needs of a state evolution: its patterns, the prefactor d^mse_shift of the sum
+    of per-component errors in tau^2 and R, and the threshold scale A ~ d^calibration the penalty sets."""
+
+    name: str
+    patterns: tuple
+    mse_shift: sp.Expr
+    calibration: sp.Expr
+    thresholding: bool
+
+
+def _log_exponent(expr: sp.Expr) -> sp.Expr:
+    """lim_{d -> oo} log_d(expr) at lam = d^kappa, n = d^ell: the power of d (constants dropped)."""
+    logd = sp.expand_log(sp.log(expr.subs({lam: d**kappa, n: d**ell})), force=True)
+    return sp.expand(sp.limit(logd / sp.log(d), d, sp.oo))
+
+
+def scalar_model(ch: Channel) -> Model:
+    """The diagonal network: tau^2 = Delta + (1/n) sum_i mse_i, A = lam (d/n)^{q/2}."""
+    pats = thresholding_patterns(ch) if ch.thresholding else algebraic_patterns(ch)
+    return Model(ch.name, tuple(pats), _log_exponent(1 / n), _log_exponent(ch.calibration), ch.thresholding)
+
+
+#: sigma = tau / (2 sqrt(alpha)) with alpha = n/d^2 = d^(ell - 1) (n_eff = d^ell)
+MATRIX_NOISE_SHIFT = (1 - ell) / 2
+
+
+def matrix_model() -> Model:
+    """The quadratic network: tau^2 = 4 alpha sigma^2 = Delta + 2 m, m = (1/d) sum_k mse_k, and
+    A = lam / (2 d alpha) (``matrix_channel.calibration``; ell = log_d n_eff, n_eff = n/d)."""
+    from . import matrix_channel as mc
+
+    shift = _log_exponent(sp.sqrt(1 / (4 * (n / d))))  # sigma / tau = 1/(2 sqrt(alpha)), alpha = n_eff/d
+    if sp.simplify(shift - MATRIX_NOISE_SHIFT) != 0:
+        raise ArithmeticError(f"noise scale shift {shift} != {MATRIX_NOISE_SHIFT}")
+    return Model("trace", tuple(matrix_patterns()), _log_exponent(1 / d), _log_exponent(mc.calibration()), True)
 
 
 # ----------------------------------------------------------------------------- comparisons
@@ -318,18 +385,18 @@ def _unique_solution(eqs, unknowns):
 
 
 def _learned_description(segments, place, pattern_name) -> str:
-    if pattern_name == "threshold below the noise":
+    if pattern_name in ("threshold below the noise", "threshold inside the bulk"):
         return "all components pass (threshold below noise)"
     where = place[segments[0]].get("zeta", "below")
     return {"above": "all d components above threshold", "cross": "top K < d components above threshold",
             "below": "no component above threshold"}[where]
 
 
-def enumerate_branches(ch: Channel, segments, noisy: bool) -> list[Branch]:
-    """All consistent branches of the SE of channel ``ch`` with teacher ``segments``."""
-    A = Term(_calibration_exponent(ch), 0, "penalty")
+def enumerate_branches(model: Model, segments, noisy: bool) -> list[Branch]:
+    """All consistent branches of the SE of ``model`` with teacher ``segments``."""
+    A = Term(model.calibration, 0, "penalty")
     found = []
-    for pat in patterns(ch):
+    for pat in model.patterns:
         scales = {zone.upper.label: zone.upper for zone in pat.zones if zone.upper is not None}
         scales.update({zone.lower.label: zone.lower for zone in pat.zones if zone.lower is not None})
         seg_choices = []
@@ -338,22 +405,16 @@ def enumerate_branches(ch: Channel, segments, noisy: bool) -> list[Branch]:
             seg_choices.append([dict(zip(names, combo)) for combo in product(*[_placement_options(seg)] * len(names))])
         for combo in product(*seg_choices):
             place = dict(zip(segments, combo))
-            found.extend(_branches_for_placement(ch, segments, pat, place, scales, A, noisy))
+            found.extend(_branches_for_placement(model, segments, pat, place, scales, A, noisy))
     return found
 
 
-def _calibration_exponent(ch: Channel) -> sp.Expr:
-    """log_d A for lam = d^kappa, n = d^ell."""
-    expr = ch.calibration.subs({lam: d**kappa, n: d**ell})
-    return sp.expand(sp.simplify(sp.expand_log(sp.log(expr), force=True) / sp.log(d)))
-
-
-def _branches_for_placement(ch, segments, pat, place, scales, A, noisy):
+def _branches_for_placement(model, segments, pat, place, scales, A, noisy):
     comparisons = list(pat.conditions)
     for seg in segments:
         for name, where in place[seg].items():
             comparisons += _placement_comparisons(seg, scales[name], where)
-    mse = [m.shifted(-ell, 0) for m in spectrum_sum(segments, pat.zones, place, "mse")]
+    mse = [m.shifted(model.mse_shift, 0) for m in spectrum_sum(segments, pat.zones, place, "mse")]
     div = [m.shifted(-ell, 0) for m in spectrum_sum(segments, pat.zones, place, "div")]
     rhs = ([Term(0, 0, "label noise Delta")] if noisy else []) + mse
     out = []
@@ -389,9 +450,15 @@ def _branches_for_placement(ch, segments, pat, place, scales, A, noisy):
         if not ok:
             continue
         risk_terms = tuple(m.subs(sol) for m in mse)
+        free = [u for u in UNKNOWNS if u not in sol]
         for r, lead in enumerate(risk_terms):
+            if sp.sympify(lead.expo).has(*free) or sp.sympify(lead.logp).has(*free):
+                continue  # R would depend on an unknown the equations leave free: not a law
             rconds = list(conds)
             if all(_collect(rconds, lex_less(other, lead, strict=False)) for k, other in enumerate(risk_terms) if k != r):
+                rconds = _eliminate(rconds, free)
+                if rconds is None:
+                    continue
                 out.append(
                     Branch(
                         pattern=pat.name,
@@ -402,10 +469,37 @@ def _branches_for_placement(ch, segments, pat, place, scales, A, noisy):
                         region=tuple(_normalise(c) for c in rconds),
                         risk=lead,
                         risk_terms=risk_terms,
-                        learned=_learned_description(segments, place, pat.name) if ch.thresholding else "",
+                        learned=_learned_description(segments, place, pat.name) if model.thresholding else "",
                     )
                 )
     return out
+
+
+def _eliminate(conds: list, free: list) -> list | None:
+    """Project the region onto (ell, kappa, gamma): the branch holds where *some* value of each
+    unknown the equations leave free (e.g. the edge gap eps when the spikes saturate the divergence)
+    satisfies every condition. Fourier-Motzkin on linear forms with constant coefficients; a condition
+    that still involves a free log power marks a tie of d-powers and makes the branch degenerate
+    (None)."""
+    exprs = [_normalise(c) for c in conds]
+    for var in free:
+        if not any(e.has(var) for e in exprs):
+            continue
+        if var in (tl, zl, sl):
+            return None
+        lower, upper, rest = [], [], []
+        for e in exprs:
+            c = sp.simplify(e.coeff(var))
+            if c == 0:
+                rest.append(e)
+            elif sign_under_domain(c) is None or sp.expand(e - c * var).has(var):
+                raise ArithmeticError(f"cannot eliminate {var} from {e} > 0")
+            else:
+                (lower if sign_under_domain(c) > 0 else upper).append((c, sp.expand(e - c * var)))
+        # c1 var + r1 > 0 (c1 > 0) and c2 var + r2 > 0 (c2 < 0) have a common var iff r1 (-c2) + r2 c1 > 0
+        rest += [sp.expand(r1 * (-c2) + r2 * c1) for c1, r1 in lower for c2, r2 in upper]
+        exprs = rest
+    return [e > 0 for e in exprs if not (e.is_number and e > 0)] if all(not (e.is_number and e <= 0) for e in exprs) else None
 
 
 def _normalise(cond: sp.Expr) -> sp.Expr:
@@ -456,7 +550,7 @@ def peak_branches(ch: Channel, segments, noisy: bool) -> list[Branch]:
                  for sg in segments)
     scales = {zone.upper.label: zone.upper for zone in zones if zone.upper is not None}
     scales.update({zone.lower.label: zone.lower for zone in zones if zone.lower is not None})
-    A = Term(_calibration_exponent(ch).subs(at_peak), 0, "penalty")
+    A = Term(_log_exponent(ch.calibration).subs(at_peak), 0, "penalty")
     names = sorted(scales)
     out = []
     for combo in product(*[[dict(zip(names, c)) for c in product(*[_placement_options(sg)] * len(names))] for sg in segs]):

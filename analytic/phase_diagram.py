@@ -20,7 +20,15 @@ import sympy as sp
 from scipy.optimize import linprog
 
 from .asymptotics import sign_under_domain
-from .dominant_balance import Branch, enumerate_branches, finite_rank_teacher, peak_branches, power_law_teacher
+from .dominant_balance import (
+    Branch,
+    enumerate_branches,
+    finite_rank_teacher,
+    matrix_model,
+    peak_branches,
+    power_law_teacher,
+    scalar_model,
+)
 from .latex import tex
 from .state_evolution import channel, se_equations
 from .symbols import d, ell, gamma, i, kappa, lam, n
@@ -114,6 +122,7 @@ class Regime:
     mechanisms: tuple  # descriptions of the merged branches
     subleading: tuple  # (logd, log_power, label) of the other terms of R in these branches
     line: sp.Eq | None = None  # the regime lives on this line only (the interpolation peak, ell = 1)
+    samples: sp.Symbol = n  # what d^ell counts: n (diagonal) or n_eff = n/d (quadratic)
 
     @property
     def condition(self) -> sp.Boolean:
@@ -127,7 +136,7 @@ class Regime:
         e = sp.expand(self.logd_risk)
         e_ell, e_kappa = e.coeff(ell), e.coeff(kappa)
         e0 = sp.expand(e - e_ell * ell - e_kappa * kappa)
-        law = sp.powsimp(d**e0 * n**e_ell * lam**e_kappa, force=True)
+        law = sp.powsimp(d**e0 * self.samples**e_ell * lam**e_kappa, force=True)
         return law * sp.log(d) ** self.log_power if self.log_power != 0 else law
 
     @cached_property
@@ -173,6 +182,7 @@ class PhaseDiagram:
     teacher: str
     regimes: tuple
     equations: tuple = ()  # LaTeX of the state-evolution equations the regimes were derived from
+    notes: tuple = ()  # derived facts that are not regimes (e.g. where the PSD interpolator saturates)
 
     def regime_at(self, ell_value, kappa_value, gamma_value) -> Regime | None:
         """The regime at a point; on the line n = d the peak law takes precedence where it holds."""
@@ -191,8 +201,10 @@ class PhaseDiagram:
             "noise": "Delta > 0" if self.noisy else "Delta = 0",
             "teacher": self.teacher,
             "state_evolution": list(self.equations),
-            "variables": {"ell": "log_d n", "kappa": "log_d lam", "gamma": "teacher decay"},
+            "variables": {"ell": "log_d n" if self.model == "diagonal" else "log_d n_eff, n_eff = n/d",
+                          "kappa": "log_d lam", "gamma": "teacher decay"},
             "regimes": [r.to_dict() for r in self.regimes],
+            "notes": list(self.notes),
         }
 
 
@@ -252,27 +264,49 @@ def _covers(hull, regions, gammas) -> bool:
     return True
 
 
-def derive(model: str = "diagonal", penalty: str = "l1", noiseless: bool = False, teacher: str = "power-law") -> PhaseDiagram:
-    """Derive the phase diagram of log_d R for the diagonal network (LASSO SE, or ridge with penalty l2)."""
+MODELS = ("diagonal", "quadratic")
+PENALTIES = {"diagonal": ("l1", "l2"), "quadratic": ("trace",)}
+
+
+def derive(model: str = "diagonal", penalty: str | None = None, noiseless: bool = False,
+           teacher: str = "power-law") -> PhaseDiagram:
+    """Derive the phase diagram of log_d R: the diagonal network (LASSO SE, or ridge with penalty l2)
+    or the quadratic network (trace-norm PSD sensing SE, ell = log_d n_eff)."""
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r} (available: {', '.join(MODELS)})")
+    penalty = penalty or PENALTIES[model][0]
+    if penalty not in PENALTIES[model]:
+        raise ValueError(f"unknown penalty {penalty!r} for the {model} network (choose from {', '.join(PENALTIES[model])})")
     return _derive(model, penalty, bool(noiseless), teacher)
 
 
 @lru_cache(maxsize=None)
 def _derive(model: str, penalty: str, noiseless: bool, teacher: str) -> PhaseDiagram:
-    if model != "diagonal":
-        raise ValueError(f"unknown model {model!r} (available: diagonal)")
-    ch = channel(penalty)
+    norm2 = n if model == "diagonal" else d  # sum of squares of the teacher in SE units
     if teacher == "power-law":
-        segments = power_law_teacher()
+        segments = power_law_teacher(norm2)
     elif teacher.startswith("finite-rank:"):
-        segments = finite_rank_teacher(_rank_exponent(teacher.split(":", 1)[1]))
+        segments = finite_rank_teacher(_rank_exponent(teacher.split(":", 1)[1]), norm2)
     else:
         raise ValueError(f"unknown teacher {teacher!r} (power-law or finite-rank:RHO)")
-    regimes = _regimes(enumerate_branches(ch, segments, noisy=not noiseless), line=None)
-    regimes += _regimes(peak_branches(ch, segments, noisy=not noiseless), line=sp.Eq(ell, 1))
+    if model == "diagonal":
+        ch = channel(penalty)
+        regimes = _regimes(enumerate_branches(scalar_model(ch), segments, noisy=not noiseless), line=None)
+        regimes += _regimes(peak_branches(ch, segments, noisy=not noiseless), line=sp.Eq(ell, 1))
+        equations = tuple(tex(e) for e in se_equations(ch, sp.IndexedBase("x_0")[i]))
+        notes = ()
+    else:
+        from . import matrix_channel as mc
+
+        n_eff = sp.Symbol("n_eff", positive=True)
+        regimes = _regimes(enumerate_branches(matrix_model(), segments, noisy=not noiseless), line=None, samples=n_eff)
+        equations = tuple(tex(e) for e in mc.se_equations())
+        alpha_c = mc.peak_ratio()
+        notes = (f"PSD interpolation threshold (lam -> 0, pure-noise bulk): alpha = n/d^2 = J(0)/2 = {alpha_c}, "
+                 f"i.e. n = d^2/{1 / alpha_c} (not the {sp.Rational(1, 2)} d^2 free parameters of a symmetric matrix); "
+                 "the law of R on the line ell = 1 is not derived",)
     regimes.sort(key=lambda r: (r.line is not None, sp.default_sort_key(r.logd_risk)))
-    equations = tuple(tex(e) for e in se_equations(ch, sp.IndexedBase("x_0")[i]))
-    return PhaseDiagram(model, penalty, not noiseless, teacher, tuple(regimes), equations)
+    return PhaseDiagram(model, penalty, not noiseless, teacher, tuple(regimes), equations, notes)
 
 
 def _rank_exponent(text: str) -> sp.Rational:
@@ -286,7 +320,7 @@ def _rank_exponent(text: str) -> sp.Rational:
     return rho
 
 
-def _regimes(branches: list[Branch], line) -> list[Regime]:
+def _regimes(branches: list[Branch], line, samples: sp.Symbol = n) -> list[Regime]:
     """Merge the non-empty branches with one law into a regime."""
     domain = [ell] if line is None else []
     groups: dict = {}
@@ -312,6 +346,7 @@ def _regimes(branches: list[Branch], line) -> list[Regime]:
                 subleading=tuple((sp.factor(t.expo), sp.simplify(t.logp), t.label) for t in sub.values()
                                  if (t.expo, t.logp) != (bs[0].risk.expo, bs[0].risk.logp)),
                 line=line,
+                samples=samples,
             )
         )
     return regimes

@@ -1,11 +1,28 @@
-"""Quadratic network, symbolic side: trace-norm equivalence and the design covariance (Wick)."""
+"""Quadratic network, symbolic side: trace-norm equivalence, the design covariance (Wick), the
+semicircle free probability and the derived phase diagram, each against an independent fact."""
 
 import numpy as np
 import pytest
 import sympy as sp
+from scipy import integrate
 
+from analytic import derive
+from analytic.asymptotics import zone_table as lasso_zone_table
 from analytic.design import design_covariance, gaussian_expectation
 from analytic.equivalence import trace_norm_equivalence
+from analytic.free_probability import (
+    edge_laws,
+    pair_integral_at_zero,
+    peak_ratio,
+    semicircle,
+    spike,
+)
+from analytic.free_probability import s as s_sym
+from analytic.free_probability import sigma as sigma_sym
+from analytic.free_probability import x as x_sym
+from analytic.matrix_channel import zone_table as matrix_zone_table
+from analytic.model_comparison import compare_tables, kappa_shift
+from analytic.state_evolution import channel
 
 
 @pytest.mark.parametrize("p,dim", [(2, 2), (3, 2), (4, 3)])
@@ -37,3 +54,147 @@ def test_design_covariance_by_monte_carlo():
     ft = (np.einsum("ni,ij,nj->n", x, T, x) - np.trace(T)) / np.sqrt(dim)
     estimate, err = np.mean(fs * ft), np.std(fs * ft) / np.sqrt(samples)
     assert abs(estimate - 2 * np.sum(S * T) / dim) < 4 * err
+
+
+# ----------------------------------------------------------------------------- free probability (SymPy)
+SIGMA = 1.3
+
+
+def test_semicircle_moments_are_catalan_numbers():
+    sc = semicircle()
+    rho = sp.lambdify(x_sym, sc.density.subs(sigma_sym, SIGMA), "numpy")
+    edge = float(sc.edge.subs(sigma_sym, SIGMA))
+    for k, catalan in [(0, 1), (1, 1), (2, 2), (3, 5)]:
+        value, _ = integrate.quad(lambda u: u ** (2 * k) * rho(u), -edge, edge)
+        assert value == pytest.approx(catalan * SIGMA ** (2 * k), rel=1e-8)
+    assert sc.edge_value == 1 / sigma_sym and sp.simplify(sc.modulus2 - sigma_sym**-2) == 0
+
+
+def test_spike_outlier_and_overlap_against_sampled_goe():
+    """BBP by simulation: GOE (semicircle radius 2 sigma) plus s e_1 e_1^T at d = 1000, 6 samples.
+    The outlier fluctuates by ~sigma sqrt(2/d) per sample: the mean of 6 is within 0.05 sigma w.h.p."""
+    sk = spike()
+    assert sk.threshold == sigma_sym
+    rng = np.random.default_rng(3)
+    d, samples = 1000, 6
+    Ws = []
+    for _ in range(samples):
+        G = rng.standard_normal((d, d))
+        Ws.append((G + G.T) / np.sqrt(2 * d))
+    for s in (2.0 * SIGMA, 3.5 * SIGMA):
+        tops, overlaps = [], []
+        for W in Ws:
+            Y = SIGMA * W
+            Y[0, 0] += s
+            vals, vecs = np.linalg.eigh(Y)
+            tops.append(vals[-1])
+            overlaps.append(vecs[0, -1] ** 2)
+        mu = float(sk.outlier.subs({s_sym: s, sigma_sym: SIGMA}))
+        q2 = float(sk.overlap2.subs({s_sym: s, sigma_sym: SIGMA}))
+        assert np.mean(tops) == pytest.approx(mu, abs=0.05 * SIGMA)
+        assert np.mean(overlaps) == pytest.approx(q2, abs=0.05)
+    Y = SIGMA * Ws[0]
+    Y[0, 0] += 0.5 * SIGMA  # below threshold: no outlier, the top eigenvalue sticks to the edge
+    assert np.linalg.eigvalsh(Y)[-1] == pytest.approx(2 * SIGMA, abs=0.1 * SIGMA)
+
+
+@pytest.mark.parametrize("ratio", [0.4, 0.8, 1.6, 3.0])
+def test_spike_measure_has_unit_mass(ratio):
+    """nu_s = q^2 delta_mu + rho w_s: the bulk part carries 1 - q^2 above threshold and 1 below."""
+    sk, sc = spike(), semicircle()
+    s = ratio * SIGMA
+    dens = sp.lambdify(x_sym, (sc.density * sk.bulk_weight).subs({s_sym: s, sigma_sym: SIGMA}), "numpy")
+    bulk, _ = integrate.quad(dens, -2 * SIGMA, 2 * SIGMA, limit=200)
+    q2 = float(sk.overlap2.subs({s_sym: s, sigma_sym: SIGMA})) if ratio > 1 else 0.0
+    assert bulk + q2 == pytest.approx(1.0, abs=1e-6)
+
+
+def test_edge_laws_against_quadrature():
+    laws, sc = edge_laws(), semicircle()
+    rho = sp.lambdify(x_sym, sc.density.subs(sigma_sym, SIGMA), "numpy")
+    edge = 2 * SIGMA
+    eps = 1e-4
+    zeta = edge * (1 - eps)
+    for k, law in [(0, laws.mass), (1, laws.first), (2, laws.second)]:
+        value, _ = integrate.quad(lambda u: (u - zeta) ** k * rho(u), zeta, edge, epsabs=0, epsrel=1e-12)
+        predicted = float(law.coeff) * SIGMA**law.degree * eps ** float(law.power)
+        assert value == pytest.approx(predicted, rel=1e-3)  # corrections are O(eps)
+    assert (laws.mass.power, laws.first.power, laws.second.power, laws.pairs.power) == (
+        sp.Rational(3, 2), sp.Rational(5, 2), sp.Rational(7, 2), sp.Rational(5, 2))
+    # J by a double quadrature: P^2 + 2 int_{x > zeta} (x - zeta) rho(x) int_{y < zeta} rho(y)/(x - y)
+    eps = 1e-3
+    zeta = edge * (1 - eps)
+    inner = lambda u: integrate.quad(lambda y: rho(y) / (u - y), -edge, zeta, limit=200)[0]  # noqa: E731
+    cross, _ = integrate.quad(lambda u: (u - zeta) * rho(u) * inner(u), zeta, edge, limit=100)
+    mass, _ = integrate.quad(rho, zeta, edge)
+    J = mass**2 + 2 * cross
+    assert J == pytest.approx(float(laws.pairs.coeff) * eps ** float(laws.pairs.power), rel=0.05)  # O(sqrt(eps))
+
+
+def test_pair_integral_at_zero_and_psd_interpolation_threshold():
+    sc = semicircle()
+    rho = sp.lambdify(x_sym, sc.density.subs(sigma_sym, 1), "numpy")
+    # J(0) by a double quadrature of (x_+ - y_+)/(x - y): the integrand is bounded by 1
+    f = lambda u: max(u, 0.0)  # noqa: E731
+    J, _ = integrate.dblquad(lambda y, u: (f(u) - f(y)) / (u - y) * rho(u) * rho(y) if u != y else (u > 0) * rho(u) ** 2,
+                             -2, 2, -2, 2, epsabs=1e-7)
+    assert pair_integral_at_zero() == sp.Rational(1, 2) and J == pytest.approx(0.5, abs=1e-5)
+    assert peak_ratio() == sp.Rational(1, 4)  # n = d^2/4: the statistical dimension of the PSD cone
+
+
+def test_matrix_channel_has_the_lasso_zone_structure():
+    """The per-direction matrix channel has, zone by zone, the same leading monomials as the scalar
+    soft-threshold channel (its Gaussian tails become the exactly vanishing bulk beyond the edge)."""
+    lasso, matrix = lasso_zone_table(channel("l1")), matrix_zone_table()
+    for order, (mse, div) in matrix.items():
+        assert (mse.monomial, div.monomial) == (lasso[order][0].monomial, lasso[order][1].monomial), order
+
+
+# ----------------------------------------------------------------------------- the quadratic phase diagram
+def _at(diagram, l, k, g):
+    r = diagram.regime_at(l, k, g)
+    assert r is not None, (l, k, g)
+    return r.exponent_at(l, k, g), r.name
+
+
+@pytest.mark.parametrize("noiseless", [False, True])
+def test_quadratic_regimes_tile_the_plane(noiseless):
+    diagram = derive("quadratic", noiseless=noiseless)
+    rng = np.random.default_rng(7)
+    for l, k, g in zip(rng.uniform(0.02, 4, 300), rng.uniform(-3, 5, 300), rng.uniform(0.52, 4, 300)):
+        assert diagram.regime_at(l, k, g) is not None, (l, k, g)
+
+
+def test_quadratic_noisy_laws():
+    q = derive("quadratic")
+    assert _at(q, 0.5, 3.0, 1.5) == (0.0, "plateau")
+    assert _at(q, 2.0, 0.0, 1.5)[0] == pytest.approx(-1.0)  # d / n_eff
+    # under-sampled interpolation: n_eff^(-1 + 1/(2 gamma)) for small ell, the fitted bulk noise
+    # (n_eff/d)^(2/5) beyond ell = 4 gamma / (14 gamma - 5) (a matrix-only law: no Gaussian tail)
+    g = 1.5
+    cut = 4 * g / (14 * g - 5)
+    assert _at(q, cut - 0.05, -1.0, g)[0] == pytest.approx(-(cut - 0.05) * (1 - 1 / (2 * g)))
+    assert _at(q, cut + 0.05, -1.0, g)[0] == pytest.approx(2 * (cut + 0.05 - 1) / 5)
+    assert "peak" not in " ".join(r.name for r in q.regimes)  # not derived for the matrix (stated in notes)
+    assert q.notes and "1/4" in q.notes[0]
+
+
+def test_quadratic_finite_rank_teacher_is_low_rank_matrix_sensing():
+    """rank r = d^(1/4) PSD teacher: nothing learned for n_eff << r; with noise the best rate is
+    r / n_eff (Candes-Plan: r d parameters from n samples), at the threshold just above the bulk edge;
+    noiseless recovery is exact as lam -> 0 once n_eff >> r."""
+    noisy = derive("quadratic", teacher="finite-rank:1/4")
+    assert _at(noisy, 0.2, 3.0, 1.0)[0] == 0.0
+    for l in (0.8, 1.5):
+        assert _at(noisy, l, (l + 1) / 2 + 1e-3, 1.0)[0] == pytest.approx(0.25 - l, abs=1e-2)
+    clean = derive("quadratic", teacher="finite-rank:1/4", noiseless=True)
+    assert _at(clean, 0.8, -3.0, 1.0)[0] < _at(clean, 0.8, -2.0, 1.0)[0] < 0
+
+
+def test_correspondence_with_the_diagonal_network():
+    assert kappa_shift() == 1  # lam_quadratic = d lam_diagonal, n -> n_eff
+    pairs = {(p.diagonal, p.quadratic): p for p in compare_tables(False, gammas=(1.5,), ells=np.linspace(0.1, 2.9, 8),
+                                                                 kappas=np.linspace(-1.9, 3.9, 9))}
+    for name in ("plateau", "variance-limited", "sparse (top-K learned)"):
+        assert pairs[(name, name)].verdict == "same law"
+    assert pairs[("interpolation (noise fitted)", "interpolation (noise fitted)")].verdict == "different exponent"
