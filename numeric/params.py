@@ -60,3 +60,14 @@ def check_solver_budget(tol_name: str, tol, max_iter) -> tuple[float, int]:
     if int(max_iter) != max_iter or max_iter < 1:
         raise ValueError(f"max_iter must be an integer >= 1 (got {max_iter!r})")
     return float(tol), int(max_iter)
+
+
+def check_count(name: str, value, minimum: int) -> int:
+    """An integer count >= minimum (n of a simulation, seeds, width, rank); bools and strings refused."""
+    try:
+        ok = not isinstance(value, (bool, str)) and float(value) == int(value) and value >= minimum
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be an integer >= {minimum} (got {value!r})")
+    return int(value)

@@ -18,7 +18,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .convex import solve_lasso
-from .params import check_diagonal_params
+from .params import check_count, check_diagonal_params
 from .teachers import VARIANTS, diagonal_teacher
 from .train import train_diagonal_network
 
@@ -41,11 +41,11 @@ class SimResult:
     def to_dict(self) -> dict:
         """Plain JSON types; a non-finite float (the sem of a single seed, a failed solve) becomes None."""
         out = asdict(self)
-        out["risks"] = [_finite_or_none(r) for r in self.risks]
-        return {key: _finite_or_none(v) for key, v in out.items()}
+        out["risks"] = [finite_or_none(r) for r in self.risks]
+        return {key: finite_or_none(v) for key, v in out.items()}
 
 
-def _finite_or_none(value):
+def finite_or_none(value):
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
@@ -56,24 +56,14 @@ def sample_problem(d: int, n: int, gamma: float, noise: float, rng: np.random.Ge
     return theta_star, X, X @ theta_star / math.sqrt(d) + math.sqrt(noise) * rng.standard_normal(n)
 
 
-def _count(name: str, value, minimum: int) -> int:
-    try:
-        ok = not isinstance(value, (bool, str)) and float(value) == int(value) and value >= minimum
-    except (TypeError, ValueError, OverflowError):
-        ok = False
-    if not ok:
-        raise ValueError(f"{name} must be an integer >= {minimum} (got {value!r})")
-    return int(value)
-
-
 def simulate_diagonal(
     d, n, lam, gamma, noise, *, seeds: int = 8, method: str = "network", teacher: str = "signs", base_seed: int = 0
 ) -> SimResult:
     """Mean excess risk ||theta_hat - theta*||^2 / d over ``seeds`` independent draws (module docstring)."""
     d, _, lam, gamma, noise = check_diagonal_params(d, n, lam, gamma, noise)
-    n = _count("n", n, 1)
-    seeds = _count("seeds", seeds, 1)
-    base_seed = _count("base_seed", base_seed, 0)
+    n = check_count("n", n, 1)
+    seeds = check_count("seeds", seeds, 1)
+    base_seed = check_count("base_seed", base_seed, 0)
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
     if teacher not in VARIANTS:

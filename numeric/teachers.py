@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .params import check_dimension, check_gamma
+from .params import check_count, check_dimension, check_gamma
 
 VARIANTS = ("signs", "gaussian")
 
@@ -70,7 +70,7 @@ def quadratic_teacher_spectrum(d: int, gamma: float, rank: int | None = None) ->
     """Eigenvalues s_k = c k^{-gamma} of the quadratic network's teacher S*, k = 1..d (zero beyond
     ``rank``), with c set so that ||S*||_F^2 = sum_k s_k^2 = d (spec/quadratic.md)."""
     d = check_dimension(d)
-    r = d if rank is None else check_dimension(rank)
+    r = d if rank is None else check_count("rank", rank, 1)
     if r > d:
         raise ValueError(f"rank must be <= d (got rank {rank!r}, d {d})")
     s = np.zeros(d)
