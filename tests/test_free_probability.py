@@ -60,3 +60,97 @@ def test_matches_sampled_spectra():
 def test_invalid_input(bad):
     with pytest.raises(ValueError):
         free_convolution_semicircle(**bad)
+
+
+# ---- weighted and merged spectra, the tree, thresholds (the large-d machinery) ----
+
+from numeric.free_probability import MERGE_TOLERANCE, _Tree, merge_atoms, weighted_atoms  # noqa: E402
+from numeric.teachers import quadratic_teacher_spectrum  # noqa: E402
+
+
+@pytest.mark.parametrize("sigma2", [0.01, 0.5])
+def test_weighted_atoms_follow_free_cumulants(sigma2):
+    """Atoms with unequal masses: the moments are those of the weighted spectrum plus the semicircle's."""
+    rng = np.random.default_rng(4)
+    a, p = rng.gamma(0.8, size=15), rng.uniform(0.1, 1.0, size=15)
+    p /= p.sum()
+    fc = free_convolution_semicircle(a, sigma2, masses=p, nodes=32)
+    m = [np.sum(p * a**k) for k in range(5)]
+    expected = [1, m[1], m[2] + sigma2, m[3] + 3 * sigma2 * m[1],
+                m[4] + 4 * sigma2 * m[2] + 2 * sigma2 * m[1] ** 2 + 2 * sigma2**2]
+    for k, e in enumerate(expected):
+        assert fc.integrate(lambda x: x**k) == pytest.approx(e, rel=1e-11, abs=1e-13)
+    assert fc.mass_error < 1e-11
+    # repeated eigenvalues are one atom with their total mass
+    assert free_convolution_semicircle(np.repeat(a, 3), sigma2, nodes=32).integrate(lambda x: x**4) == pytest.approx(
+        free_convolution_semicircle(a, sigma2, nodes=32).integrate(lambda x: x**4), rel=1e-12)
+
+
+def test_merging_keeps_moments_and_isolated_eigenvalues():
+    s = quadratic_teacher_spectrum(20_000, 1.0)
+    a, p = weighted_atoms(s)
+    am, pm = merge_atoms(a, p, 0.5)
+    assert am.size < 2_000
+    for k in range(4):  # a 2-point Gauss rule per group keeps the moments 0..3
+        assert np.sum(pm * am**k) == pytest.approx(np.mean(s**k), rel=1e-12)
+    top = np.sort(s)[-100:]  # the top eigenvalues are far apart: kept exactly, with mass 1/d
+    assert np.all(np.isin(top, am)) and np.all(pm[np.isin(am, top)] == pytest.approx(1 / s.size, rel=1e-12))
+
+
+@pytest.mark.parametrize("d", [2000, 10_000])
+def test_merged_vs_exact_quadrature(d):
+    """Merged (MERGE_TOLERANCE) vs every atom kept, at fixed sigma^2: m within 1e-9 and P, J/2 within 1e-8 relative
+    (measured: <= 5e-10 and <= 4e-9)."""
+    s = quadratic_teacher_spectrum(d, 1.0)
+    sigma2 = 0.05
+    exact = free_convolution_semicircle(s, sigma2, nodes=24)
+    merged = free_convolution_semicircle(s, sigma2, nodes=24, merge=MERGE_TOLERANCE)
+    assert merged.atoms.size < exact.atoms.size / 2
+    for zeta in (0.0, 0.3, 1.0, 3.0):
+        assert merged.threshold_integrals(zeta) == pytest.approx(exact.threshold_integrals(zeta), rel=1e-8, abs=1e-15)
+        assert merged.soft_threshold_error(zeta) == pytest.approx(exact.soft_threshold_error(zeta), rel=1e-9)
+
+
+def test_tree_sums_match_direct_sums():
+    s = quadratic_teacher_spectrum(3000, 0.8)
+    a, p = weighted_atoms(s)
+    tree = _Tree(a, p)
+    rng = np.random.default_rng(2)
+    anchor = rng.integers(0, a.size, 200)
+    e = rng.normal(size=200) * 0.1
+    t = rng.uniform(1e-6, 1e-2, size=200)
+    from numeric.free_probability import _kernel_sums
+
+    sums = _kernel_sums(tree.interactions(anchor, e, e), e[:, None], t[:, None])
+    r = (a[anchor] + e)[:, None] - a[None, :]
+    den = r**2 + t[:, None]
+    direct = [np.sum(p * r / den, 1), np.sum(p / den, 1), np.sum(p * r / den**2, 1), np.sum(p / den**2, 1)]
+    for tree_sum, exact in zip(sums, direct):
+        scale = np.sum(np.abs(p * r / den), 1)  # signed sums: relative to their absolute terms
+        assert np.max(np.abs(tree_sum[:, 0] - exact) / np.maximum(np.abs(exact), 1e-3 * scale)) < 1e-10
+
+
+def test_isolated_spike_is_a_bump_of_its_own_mass():
+    """A spike far above a bulk: its own support component, of mass exactly its weight, centred near
+    s + sigma^2 sum_j p_j/(s - s_j) (the outlier shift)."""
+    a = np.array([0.0, 10.0])
+    p = np.array([0.999, 0.001])
+    fc = free_convolution_semicircle(a, 1.0, masses=p, nodes=16)
+    assert len(fc.support) == 2
+    lo, hi = fc.support[1]
+    assert fc.integrate(lambda x: (x > lo - 1e-9).astype(float)) == pytest.approx(0.001, rel=1e-12)
+    centre = fc.integrate(lambda x: x * (x > lo - 1e-9)) / 0.001
+    assert centre == pytest.approx(10 + 0.999 / 10, rel=2e-3)
+
+
+def test_threshold_integrals_are_smooth_in_zeta():
+    """P(zeta) and J/2 are computed with the piece containing zeta cut there: finite differences of P match the
+    density, and J/2 = int (x - zeta)_+ Re g rho agrees with a fine reference."""
+    s = quadratic_teacher_spectrum(60, 1.2)
+    fc = free_convolution_semicircle(s, 0.2, nodes=24)
+    fine = free_convolution_semicircle(s, 0.2, nodes=128)
+    for zeta in (0.1, 0.77, 2.5):
+        assert fc.threshold_integrals(zeta) == pytest.approx(fine.threshold_integrals(zeta), rel=1e-12)
+    h = 1e-5
+    dP = (fc.threshold_integrals(0.77 - h)[0] - fc.threshold_integrals(0.77 + h)[0]) / (2 * h)
+    assert dP == pytest.approx(np.interp(0.77, fine.x, fine.density), rel=1e-4)

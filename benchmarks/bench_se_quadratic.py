@@ -1,0 +1,64 @@
+"""Wall times of the quadratic-network SE (numeric/se_matrix.py; a script, not a test).
+
+1. Deterministic (free probability) vs Monte Carlo at equal accuracy, d = 400 and 2000: the Monte-Carlo SE is run
+   with a pilot number of GOE samples, the samples needed for a 1e-3 relative standard error of R are extrapolated
+   from its error bar (error ~ 1/sqrt(samples)), and the time of an SE with that many samples is extrapolated from
+   the pilot's time (linear in the samples). The deterministic SE is accurate to ~1e-10 (no sampling noise).
+2. The largest d for which one deterministic SE point takes < 10 s (d = 10^4, 10^6, 10^8, ... until it does not).
+
+Every time is also given as a ratio to a reference run in the same process: the deterministic SE at d = 400.
+Parameters: n = d^2/2 (alpha = 1/2), lam = 0.3 d, gamma = 1, Delta = 0.25 for part 1; n = d^1.5, lam = d for part 2.
+Run: python benchmarks/bench_se_quadratic.py
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from numeric.se_matrix import quadratic_se
+
+TARGET = 1e-3  # relative standard error of R the Monte-Carlo SE must reach
+PILOT_SAMPLES = {400: 40, 2000: 4}
+GAMMA, NOISE = 1.0, 0.25
+
+
+def timed(d: int, n: float, lam: float, **options):
+    start = time.perf_counter()
+    result = quadratic_se(d, n, lam, GAMMA, NOISE, **options)
+    return result, time.perf_counter() - start
+
+
+def main() -> None:
+    reference = None
+    print(f"part 1: n = d^2/2, lam = 0.3 d, gamma = {GAMMA}, noise = {NOISE}; Monte Carlo at {TARGET:g} relative")
+    print(f"{'run':44s} {'seconds':>10s} {'x reference':>12s}  {'R':>14s}  notes")
+    for d in (400, 2000):
+        n, lam = d * d / 2, 0.3 * d
+        det, t_det = timed(d, n, lam)
+        reference = reference or t_det
+        print(f"{f'deterministic d={d}':44s} {t_det:10.3f} {t_det / reference:12.1f}  {det.excess_risk:14.10f}  "
+              f"{det.message}, {det.iterations} evaluations")
+        pilot = PILOT_SAMPLES[d]
+        mc, t_mc = timed(d, n, lam, method="montecarlo", samples=pilot)
+        rel = mc.excess_risk_err / mc.excess_risk
+        needed = max(pilot, math.ceil(pilot * (rel / TARGET) ** 2))
+        t_needed = t_mc * needed / pilot
+        print(f"{f'montecarlo d={d}, {pilot} samples (pilot)':44s} {t_mc:10.3f} {t_mc / reference:12.1f}  "
+              f"{mc.excess_risk:14.10f}  +- {mc.excess_risk_err:.2e} ({rel:.1e} relative)")
+        print(f"{f'montecarlo d={d}, {needed} samples (1e-3, extrap.)':44s} {t_needed:10.3f} {t_needed / reference:12.1f}  "
+              f"{'':14s}  deterministic is {t_needed / t_det:.0f}x faster at equal accuracy; "
+              f"|MC - det|/det = {abs(mc.excess_risk / det.excess_risk - 1):.1e}")
+    print("\npart 2: n = d^1.5, lam = d: one deterministic SE point")
+    d, fastest = 10**4, None
+    while True:
+        result, seconds = timed(d, d**1.5, float(d))
+        print(f"{f'deterministic d=1e{round(math.log10(d))}':44s} {seconds:10.3f} {seconds / reference:12.1f}  "
+              f"{result.excess_risk:14.10f}  {result.message}, {result.iterations} evaluations")
+        if seconds >= 10.0 or d >= 10**16:
+            break
+        fastest, d = d, d * 100
+    print(f"largest d tried (factors of 100) with one SE point under 10 s: {fastest:.0e}")
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,485 @@
+"""Finite-d state evolution of the quadratic network: nuclear-norm (trace) regularised PSD matrix sensing
+(spec/quadratic.md, "State evolution (finite d)").
+
+Closed variables, alpha = n/d^2, teacher eigenvalues s_k with sum_k s_k^2 = d, R = m = ||S_hat - S*||_F^2/d:
+
+    Y = S* + sqrt(sigma^2) W,  W GOE with semicircle on [-2, 2],      sigma^2 = (Delta + 2 m)/(4 alpha)
+    S_hat = f(Y),  f(x) = (x - zeta)_+ on the eigenvalues of Y
+    lam/(2 d alpha) = zeta (1 - E[div]/n),  E[div]/d^2 = P/(2d) + J/2,  P = int_{x > zeta} rho_Y,
+        J = double integral of (f(x) - f(y))/(x - y) rho_Y(x) rho_Y(y),  J/2 = int f(x) Re g(x) rho_Y(x) dx
+    m = E (1/d)||f(Y) - S*||_F^2
+
+(J/2 = int f Re g rho because the principal-value Hilbert transform of rho_Y is Re g.)
+
+method="deterministic": rho_Y, Re g and the overlaps by free probability (numeric.free_probability), with
+    m = int rho_Y(x) sum_k w_k(x) (f(x) - s_k)^2 dx,   w_k = sigma^2 (1/d)/((u - s_k)^2 + t)
+an integral of non-negative terms (accurate when R << 1). Teacher eigenvalues closer together than the noise are
+merged (free_probability.merge_atoms, at the power of two just below sigma^2, so that the merged spectrum is
+valid at sigma^2 and piecewise constant in it); above TEACHER_ARRAY_MAX_D the merged power-law spectrum is built
+from the index range of each group without ever listing the d eigenvalues.
+method="montecarlo": S* = diag(s) (rotation invariance), B GOE samples W_b (W_ij ~ N(0, 1/d), W_ii ~ N(0, 2/d)),
+the same for every trial sigma^2 and zeta (common random numbers), exact eigendecompositions, and on each sample
+    m_b = (1/d) sum_{i,k} (f(mu_i) - s_k)^2 U_ki^2,
+    div_b = #{mu_i > zeta} + (1/2) sum_{i != j} (f(mu_i) - f(mu_j))/(mu_i - mu_j).
+Its standard error is the delta method on the per-sample influence of (m_b, div_b) on the fixed point.
+
+Both solve the fixed point by brentq in log sigma^2 on F = 1 - (Delta + 2 m)/(4 alpha sigma^2) (m evaluated at the
+calibrated zeta), and the calibration by brentq in zeta for each trial sigma^2. lam = 0: zeta = 0 if E[div](0) < n,
+else the interpolation threshold E[div](zeta) = n. lam -> infinity: zeta beyond the spectrum, S_hat = 0, R = 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+from scipy.optimize import brentq
+from threadpoolctl import threadpool_limits
+
+from .free_probability import (
+    MERGE_TOLERANCE,
+    free_convolution_semicircle,
+    gauss_pairs,
+    merge_atoms,
+    weighted_atoms,
+)
+from .params import check_dimension, check_gamma, check_nonnegative
+from .se_lasso import RootFindingError
+from .teachers import quadratic_teacher_spectrum, teacher_scale
+
+METHODS = ("deterministic", "montecarlo")
+# Gauss nodes per quadrature piece of the deterministic method. Measured against 64 nodes (d = 1e4 and 1e6,
+# gamma 0.75 and 1.5, sigma^2 = 0.01, 1, 100): P, J and m agree within 5e-11 relative with 24 nodes.
+SE_NODES = 24
+# Converged: both relative residuals (the fixed point and the calibration) below this, and the quadrature mass
+# check (free_probability.FreeConvolution.mass_error) below QUADRATURE_TOL. brentq locates log sigma^2 to 1e-12 and
+# zeta to ~1e-15 and the quadrature is accurate to ~1e-11, but the merged spectrum is rebuilt at each power of two of
+# sigma^2, where m may jump by the merging error (<= 5e-10 relative, free_probability.MERGE_TOLERANCE): a root at
+# such a jump leaves a residual of that size.
+RESIDUAL_TOL = 1e-8
+QUADRATURE_TOL = 1e-9
+# Monte Carlo: converged means the residuals are below this (the equations are solved for the sample averages,
+# exactly up to brentq's 1e-14; the statistical error is reported separately as excess_risk_err).
+MC_RESIDUAL_TOL = 1e-9
+# Above this d the power-law spectrum is merged from index ranges (listing d floats would cost d * 8 bytes).
+TEACHER_ARRAY_MAX_D = 10**7
+# Analytic groups with more members than this get their moments from Gauss-Legendre in k plus the first
+# Euler-Maclaurin correction (the next term is ~ F'''/720 per end: below 1e-16 relative for such groups).
+_ENUMERATE_MAX = 4096
+# Monte Carlo: GOE samples are generated and diagonalised in batches of at most this many matrix entries (memory).
+_MC_BATCH_FLOATS = 4_000_000
+_GROUP_NODES = 16
+
+
+@dataclass(frozen=True)
+class MatrixSEResult:
+    """Fixed point of the quadratic-network SE.
+
+    excess_risk: R = m; sigma2: the effective noise; zeta: the threshold; active_fraction: P = int_{x > zeta} rho_Y
+    (the expected fraction of eigenvalues of S_hat that are positive); residual: the largest relative residual of the
+    two equations; converged: residual (and, deterministic, the quadrature check) below the stated tolerance, else
+    message says why; iterations: evaluations of the fixed-point equation; excess_risk_err: Monte-Carlo standard
+    error of R (nan for the deterministic method); quadrature_error: the deterministic quadrature's relative mass
+    error (nan for Monte Carlo); samples: GOE samples (0 for the deterministic method).
+    """
+
+    excess_risk: float
+    sigma2: float
+    zeta: float
+    active_fraction: float
+    converged: bool
+    iterations: int
+    residual: float
+    method: str
+    message: str
+    excess_risk_err: float = math.nan
+    quadrature_error: float = math.nan
+    samples: int = 0
+
+    def to_dict(self) -> dict:
+        """Plain Python floats / bools / ints / strs (nan and inf stay floats)."""
+        kinds = {"converged": bool, "iterations": int, "method": str, "message": str, "samples": int}
+        return {f.name: kinds.get(f.name, float)(getattr(self, f.name)) for f in fields(self)}
+
+
+def quadratic_se(d, n, lam, gamma, noise, *, rank=None, method: str = "deterministic", samples: int = 200,
+                 seed: int = 0, nodes: int = SE_NODES, merge: float = MERGE_TOLERANCE) -> MatrixSEResult:
+    """Solve the SE (module docstring) for the power-law teacher s_k = c k^-gamma (zero beyond ``rank``).
+
+    ``samples``/``seed``: GOE samples of the Monte-Carlo method (reproducible from the seed). ``nodes``/``merge``:
+    quadrature nodes per piece and merging tolerance of the deterministic method.
+    """
+    d = check_dimension(d)
+    n, lam = check_nonnegative("n", n), check_nonnegative("lam", lam)
+    gamma, noise = check_gamma(gamma), check_nonnegative("noise", noise)
+    if rank is not None:
+        rank = check_dimension(rank)
+        if rank > d:
+            raise ValueError(f"rank must be <= d (got rank {rank!r}, d {d})")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)} (got {method!r})")
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
+        raise ValueError(f"samples must be an integer >= 2 (got {samples!r})")
+    if n == 0:
+        return MatrixSEResult(1.0, math.inf, math.nan, 0.0, True, 0, 0.0, method, "n = 0: S_hat = 0, R = 1",
+                              0.0 if method == "montecarlo" else math.nan, math.nan, 0)
+    alpha = n / d**2
+    if method == "deterministic":
+        model = _Deterministic(d, gamma, rank, nodes, merge)
+    else:
+        model = _MonteCarlo(quadratic_teacher_spectrum(d, gamma, rank), int(samples), seed)
+    return _solve(model, d, n, alpha, lam, noise, method)
+
+
+# ---------------------------------------------------------------------------------------------- the solver
+
+
+def calibrate(divergence, top: float, d: int, n: float, lam: float) -> float:
+    """The threshold zeta >= 0 solving zeta (1 - D(zeta)) = lam/(2 d alpha), D = E[div]/n = (P/(2d) + J/2)/alpha.
+
+    ``divergence(zeta)`` -> (P, J/2); ``top`` >= the top of the spectrum (P = J = 0 beyond it). lam = 0: zeta = 0
+    if D(0) < 1, else the interpolation threshold D(zeta) = 1. zeta (1 - D) - c is < 0 at 0 and > 0 at the top and
+    increases wherever D < 1 (D decreases in zeta), so the root is unique.
+    """
+    alpha = n / d**2
+    c = lam / (2 * d * alpha)
+
+    def D(z):
+        P, half_j = divergence(z)
+        return (P / (2 * d) + half_j) / alpha
+
+    if c >= top:  # beyond the spectrum: P = J = 0 and zeta = c
+        return c
+    if c == 0:
+        if D(0.0) < 1.0:
+            return 0.0
+        return brentq(lambda z: 1.0 - D(z), 0.0, top, xtol=1e-300, rtol=_ZETA_RTOL)
+    return brentq(lambda z: z * (1.0 - D(z)) - c, 0.0, top, xtol=1e-300, rtol=_ZETA_RTOL)
+
+
+# brentq in zeta to 4 machine epsilons (its smallest allowed rtol)
+_ZETA_RTOL = 4.0 * np.finfo(float).eps
+
+
+def _solve(model, d, n, alpha, lam, noise, method) -> MatrixSEResult:
+    history = {}
+
+    def state(log_s2: float):
+        if log_s2 not in history:
+            point = model.at(math.exp(log_s2))
+            zeta = calibrate(point.divergence, point.top, d, n, lam)
+            history[log_s2] = (point, zeta, point.error(zeta))
+        return history[log_s2]
+
+    def F(log_s2: float) -> float:  # 1 - (Delta + 2 m)/(4 alpha sigma^2): < 0 below the root, > 0 above
+        _, _, m = state(log_s2)
+        return 1.0 - (noise + 2.0 * m) / (4.0 * alpha * math.exp(log_s2))
+
+    guess = (noise + 2.0) / (4.0 * alpha)  # m = 1 (S_hat = 0)
+    # m >= 0 puts the root above Delta/(4 alpha). With Delta = 0 the search stops at RECOVERY_RATIO x guess: F > 0
+    # there means 2 m(sigma^2) < 4 alpha sigma^2 already at that tiny noise, i.e. sigma^2 -> 0 and R -> 0.
+    floor = math.log(noise / (4.0 * alpha)) if noise > 0 else math.log(guess * RECOVERY_RATIO)
+    try:
+        lo, hi = _bracket(F, math.log(guess), floor)
+        if lo == hi:  # F = 0 exactly at a bracketing point
+            sigma2 = math.exp(lo)
+        else:
+            root, info = brentq(F, lo, hi, xtol=_LOG_XTOL, rtol=_LOG_RTOL, full_output=True, disp=False)
+            if not info.converged:
+                raise RootFindingError(f"sigma^2: brentq did not converge ({info.flag})")
+            sigma2 = math.exp(root)
+    except RootFindingError as exc:
+        if noise == 0 and floor in history and F(floor) >= 0:
+            point, zeta, m = history[floor]
+            return MatrixSEResult(float(m), math.exp(floor), float(zeta), float(point.divergence(zeta)[0]), True,
+                                  len(history), 0.0, method, f"noiseless recovery: F >= 0 down to sigma^2 = "
+                                  f"{math.exp(floor):.3g}, so sigma^2 -> 0 and R -> 0 (R reported at that sigma^2)",
+                                  0.0 if method == "montecarlo" else math.nan, point.quadrature_error, model.samples)
+        return MatrixSEResult(math.nan, math.nan, math.nan, math.nan, False, len(history), math.nan, method,
+                              f"no fixed point: {exc}", math.nan, math.nan, model.samples)
+    except ArithmeticError as exc:
+        return MatrixSEResult(math.nan, math.nan, math.nan, math.nan, False, len(history), math.nan, method,
+                              f"no fixed point: {exc}", math.nan, math.nan, model.samples)
+    log_s2 = math.log(sigma2)
+    point, zeta, m = state(log_s2)
+    P, half_j = point.divergence(zeta)
+    D = (P / (2 * d) + half_j) / alpha
+    c = lam / (2 * d * alpha)
+    calibration = abs(zeta * (1.0 - D) - c) / max(zeta, c) if max(zeta, c) > 0 else max(D - 1.0, 0.0)
+    fixed_point = abs(F(log_s2))
+    residual = max(fixed_point, calibration)
+    tol = RESIDUAL_TOL if method == "deterministic" else MC_RESIDUAL_TOL
+    quad = point.quadrature_error
+    ok = residual <= tol and not (quad > QUADRATURE_TOL)
+    message = "converged" if ok else (
+        f"residual {residual:.3g} above {tol:.3g}" if residual > tol else f"quadrature error {quad:.3g} above {QUADRATURE_TOL:.3g}")
+    err = model.standard_error(history, log_s2, d, n, alpha, lam) if method == "montecarlo" else math.nan
+    return MatrixSEResult(float(m), float(sigma2), float(zeta), float(P), bool(ok), len(history), float(residual),
+                          method, message, float(err), float(quad), model.samples)
+
+
+def _bracket(F, x0: float, floor: float) -> tuple[float, float]:
+    """(lo, hi) in log sigma^2 with F(lo) <= 0 <= F(hi); F(floor) <= 0 is expected (else RootFindingError).
+
+    Below the root F < 0, above it F > 0. From x0 with F > 0 the steps go down: first the fixed-point step
+    sigma^2 -> (Delta + 2 m)/(4 alpha) = sigma^2 (1 - F) (an upper bound of the root when m increases with sigma^2),
+    then secant steps overshooting by _OVERSHOOT; a step that does not go down becomes a doubling step. With F(x0) < 0
+    the search goes up in doubling steps (m > 1: near an interpolation peak).
+    """
+    fx = F(x0)
+    if fx == 0.0:
+        return x0, x0
+    if fx < 0.0:
+        lo, step = x0, math.log(2.0)
+        for _ in range(_MAX_STEPS):
+            hi = lo + step
+            if F(hi) >= 0.0:
+                return lo, hi
+            lo, step = hi, 2.0 * step
+        raise RootFindingError(f"sigma^2: F < 0 up to sigma^2 = {math.exp(hi):.6g} (no fixed point: the risk diverges)")
+    hi, fhi, prev, step = x0, fx, None, math.log(2.0)
+    for _ in range(_MAX_STEPS):
+        if prev is None:
+            x = hi + math.log1p(-fhi) if fhi < 1.0 else -math.inf
+        else:
+            secant = hi - fhi * (hi - prev[0]) / (fhi - prev[1]) if fhi != prev[1] else -math.inf
+            x = hi - (1.0 + _OVERSHOOT) * (hi - secant)
+        if not (math.isfinite(x) and x < hi):
+            x, step = hi - step, 2.0 * step
+        x = max(x, floor)
+        fx = F(x)
+        if fx <= 0.0:
+            return x, hi
+        if x == floor:
+            raise RootFindingError(f"sigma^2: F > 0 down to its lower limit {math.exp(floor):.6g}")
+        prev, hi, fhi = (hi, fhi), x, fx
+    raise RootFindingError("sigma^2: no bracket found")
+
+
+# Bracket search: secant steps go 20% beyond the predicted root so that one of them usually lands below it.
+_OVERSHOOT = 0.2
+_MAX_STEPS = 64
+# brentq in log sigma^2 to 1e-12 (relative 1e-12 in sigma^2): the fixed-point residual is then ~1e-12, below
+# RESIDUAL_TOL; rtol is brentq's smallest allowed value.
+_LOG_XTOL, _LOG_RTOL = 1e-12, 4.0 * np.finfo(float).eps
+
+
+# Delta = 0: the search for sigma^2 stops RECOVERY_RATIO below the start (Delta + 2)/(4 alpha) (the S_hat = 0 value):
+# F >= 0 down there is reported as exact recovery (R at that sigma^2, ~RECOVERY_RATIO x R(S_hat = 0) or less).
+RECOVERY_RATIO = 1e-12
+
+
+# ---------------------------------------------------------------------------------------------- deterministic
+
+
+class _Deterministic:
+    samples = 0
+
+    def __init__(self, d, gamma, rank, nodes, merge):
+        self.d, self.gamma, self.rank, self.nodes, self.merge = d, gamma, rank, nodes, merge
+
+    def at(self, sigma2: float) -> "_DeterministicPoint":
+        reference = 2.0 ** math.floor(math.log2(sigma2))  # merged spectrum valid for all sigma^2 >= reference
+        a, p = teacher_atoms(self.d, self.gamma, self.rank, reference, self.merge)
+        return _DeterministicPoint(free_convolution_semicircle(a, sigma2, masses=p, nodes=self.nodes))
+
+
+class _DeterministicPoint:
+    def __init__(self, fc):
+        self.fc = fc
+        self.top = max(hi for _, hi in fc.support)
+        self.quadrature_error = fc.mass_error
+
+    def divergence(self, zeta):
+        return self.fc.threshold_integrals(zeta)
+
+    def error(self, zeta):
+        return self.fc.soft_threshold_error(zeta)
+
+
+@functools.lru_cache(maxsize=32)
+def teacher_atoms(d: int, gamma: float, rank: int | None, sigma2: float, tolerance: float = MERGE_TOLERANCE):
+    """The merged teacher spectrum (atoms, masses) at noise sigma2: free_probability.merge_atoms of the d eigenvalues
+    for d <= TEACHER_ARRAY_MAX_D, else built from index ranges (``power_law_atoms``)."""
+    if d <= TEACHER_ARRAY_MAX_D:
+        a, p = _teacher_array(d, gamma, rank)
+        return merge_atoms(a, p, sigma2, tolerance)
+    return power_law_atoms(d, gamma, rank, sigma2, tolerance)
+
+
+@functools.lru_cache(maxsize=4)
+def _teacher_array(d, gamma, rank):
+    return weighted_atoms(quadratic_teacher_spectrum(d, gamma, rank))
+
+
+def power_law_atoms(d: int, gamma: float, rank: int | None, sigma2: float, tolerance: float = MERGE_TOLERANCE):
+    """Merged atoms of s_k = c k^-gamma (k = 1..r, r = rank or d; mass 1/d each) and of the d - r zeros, with the
+    merging rule of free_probability.merge_atoms applied to index ranges: the eigenvalues are never listed.
+
+    Groups are grown greedily from k = r downwards (increasing s) exactly as merge_groups does on the array; a group
+    with at most _ENUMERATE_MAX members has its moments summed directly, a larger one by Gauss-Legendre in log k on
+    sub-ranges of ratio <= 2 plus the Euler-Maclaurin end correction.
+    """
+    r = d if rank is None else rank
+    c = math.sqrt(d / r) * math.sqrt(d) * teacher_scale(r, gamma)
+    s = lambda k: c * np.asarray(k, dtype=float) ** -gamma  # noqa: E731
+    limit = tolerance * sigma2
+    starts, ends = [], []
+    k = r
+    while k >= 1:  # group [j, k] with j <= k (s_j >= s_k), grown by galloping as in merge_groups
+        ok = lambda j, k=k: (s(j) - s(k)) ** 2 <= limit * (k - j + 1) / d  # noqa: E731
+        step = 1
+        while k - step >= 1 and ok(k - step):
+            step *= 2
+        good, bad = step // 2, min(step, k)
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            good, bad = (mid, bad) if ok(k - mid) else (good, mid)
+        starts.append(k - good)
+        ends.append(k)
+        k -= good + 1
+    lo, hi = np.array(starts[::-1]), np.array(ends[::-1])  # ascending k (descending s)
+    mass, mean, var, third = _group_moments(lo, hi, s, gamma, d)
+    pts, wts = gauss_pairs(mass, mean, var, third)
+    a, p = pts.ravel(), wts.ravel()
+    if r < d:
+        a, p = np.append(a, 0.0), np.append(p, (d - r) / d)
+    keep = p > 0
+    return weighted_atoms(a[keep], p[keep] / p[keep].sum())
+
+
+def _group_moments(lo, hi, s, gamma, d):
+    """Mass, mean and central second and third moments of {s_k : lo <= k <= hi} per group (mass 1/d each)."""
+    size = hi - lo + 1
+    mass = size / d
+    mean, var, third = np.empty(lo.size), np.empty(lo.size), np.empty(lo.size)
+    small = np.flatnonzero(size <= _ENUMERATE_MAX)
+    if small.size:
+        k = np.concatenate([np.arange(a, b + 1) for a, b in zip(lo[small], hi[small])])
+        g = np.repeat(np.arange(small.size), size[small])
+        v = s(k)
+        mu = np.bincount(g, v) / size[small]
+        dev = v - mu[g]
+        mean[small], var[small] = mu, np.bincount(g, dev**2) / size[small]
+        third[small] = np.bincount(g, dev**3) / size[small]
+    for i in np.flatnonzero(size > _ENUMERATE_MAX):
+        centre = float(s(math.sqrt(lo[i] * hi[i])))
+        moments = [_index_sum(lo[i], hi[i], gamma, s, centre, j) / size[i] for j in (1, 2, 3)]
+        m1, m2, m3 = moments
+        mean[i], var[i], third[i] = centre + m1, m2 - m1**2, m3 - 3 * m1 * m2 + 2 * m1**3
+    return mass, mean, var, third
+
+
+def _index_sum(a, b, gamma, s, centre, j):
+    """sum_{k=a}^{b} F(k), F(k) = (s(k) - centre)^j: midpoint Euler-Maclaurin, the integral by Gauss-Legendre in log k
+    on sub-ranges of ratio <= 2, minus [F'(b + 1/2) - F'(a - 1/2)]/24."""
+    x, w = np.polynomial.legendre.leggauss(_GROUP_NODES)
+    t0, t1 = math.log(a - 0.5), math.log(b + 0.5)
+    edges = np.linspace(t0, t1, max(1, math.ceil((t1 - t0) / math.log(2.0))) + 1)
+    half = np.diff(edges)[:, None] / 2.0
+    t = (edges[:-1, None] + edges[1:, None]) / 2.0 + half * x
+    k = np.exp(t)
+    integral = float(np.sum(half * w * k * (s(k) - centre) ** j))
+    dF = lambda kk: j * (s(kk) - centre) ** (j - 1) * (-gamma) * s(kk) / kk  # noqa: E731
+    return integral - float(dF(b + 0.5) - dF(a - 0.5)) / 24.0
+
+
+# ---------------------------------------------------------------------------------------------- Monte Carlo
+
+
+class _MonteCarlo:
+    def __init__(self, s: np.ndarray, samples: int, seed: int):
+        self.s, self.samples, self.seed = s, samples, seed
+
+    def at(self, sigma2: float) -> "_MonteCarloPoint":
+        return _MonteCarloPoint(self.s, self.samples, self.seed, sigma2)
+
+    def standard_error(self, history, log_s2, d, n, alpha, lam) -> float:
+        """Delta method: the per-sample influence of (m_b, D_b = div_b/n) on the fixed point R = m.
+
+        Perturbing the sample means by (dm, dD) at fixed sigma^2 moves zeta by zeta dD/G_zeta (G = zeta (1 - D) - c)
+        and Phi = 4 alpha sigma^2 - Delta - 2 m by -2 (dm + m_zeta dzeta); the fixed point then moves by
+        dsigma^2 = -dPhi/Phi' and R = (4 alpha sigma^2 - Delta)/2 by 2 alpha dsigma^2.
+        """
+        point, zeta, m = history[log_s2]
+        m_b, div_b = point.per_sample(zeta)
+        D_b = div_b / alpha
+        # Phi' along the calibrated path: secant through the nearest other evaluation (common random numbers make
+        # Phi smooth in sigma^2)
+        # (points closer than 1e-4 in log sigma^2 would make it rounding noise: then one more evaluation)
+        far = [k for k in history if abs(k - log_s2) >= 1e-4]
+        near = min(far, key=lambda k: abs(k - log_s2)) if far else log_s2 + 1e-3
+        if far:
+            m_near = history[near][2]
+        else:
+            other = self.at(math.exp(near))
+            m_near = other.error(calibrate(other.divergence, other.top, d, n, lam))
+        s2, s2n = math.exp(log_s2), math.exp(near)
+        dphi = (4 * alpha * (s2 - s2n) - 2 * (m - m_near)) / (s2 - s2n)
+        dzeta, m_zeta = np.zeros_like(D_b), 0.0
+        if zeta > 0:  # (zeta = 0 with lam = 0 and D(0) < 1 stays 0 under small perturbations)
+            h = 1e-6 * zeta  # central differences in zeta: the sample means are piecewise smooth in zeta
+            D = lambda z: point.mean_divergence(z) / alpha  # noqa: E731
+            G_zeta = (1.0 - D(zeta)) - zeta * (D(zeta + h) - D(zeta - h)) / (2 * h)
+            m_zeta = (point.error(zeta + h) - point.error(zeta - h)) / (2 * h)
+            dzeta = zeta * (D_b - D_b.mean()) / G_zeta
+        influence = 4 * alpha * ((m_b - m_b.mean()) + m_zeta * dzeta) / dphi
+        return float(np.std(influence, ddof=1) / math.sqrt(influence.size))
+
+
+class _MonteCarloPoint:
+    """Eigenvalues mu (increasing) of diag(s) + sigma W_b per sample, with the overlap sums
+    c_i = sum_k s_k U_ki^2 and q_i = sum_k s_k^2 U_ki^2, so that sum_k (f_i - s_k)^2 U_ki^2 = f_i^2 - 2 f_i c_i + q_i
+    (its rounding error, ~1e-16 sum_k s_k^2 / d per sample, is far below the sampling error)."""
+
+    quadrature_error = math.nan
+
+    def __init__(self, s, samples, seed, sigma2):
+        self.s = s
+        self.d = d = s.size
+        sigma = math.sqrt(sigma2)
+        self.mu, self.c, self.q = [], [], []
+        batch = max(1, _MC_BATCH_FLOATS // (d * d))
+        # single-threaded BLAS: for these sizes batched eigh on one thread beats threaded eigh one at a time
+        with threadpool_limits(1):
+            for first in range(0, samples, batch):
+                g = np.stack([np.random.default_rng([seed, b]).standard_normal((d, d))
+                              for b in range(first, min(first + batch, samples))])
+                y = (sigma / math.sqrt(2.0 * d)) * (g + g.transpose(0, 2, 1))  # W_ij ~ N(0, 1/d), W_ii ~ N(0, 2/d)
+                y[:, np.arange(d), np.arange(d)] += s
+                mu, u = np.linalg.eigh(y)
+                u2 = u * u
+                self.mu += list(mu)
+                self.c += list(np.einsum("k,bki->bi", s, u2))
+                self.q += list(np.einsum("k,bki->bi", s * s, u2))
+        self.top = max(float(mu[-1]) for mu in self.mu) + 1.0
+
+    def _div(self, mu, zeta):
+        above = mu > zeta
+        count = int(np.count_nonzero(above))
+        hi, lo = mu[above], mu[~above]
+        mixed = float(np.sum((hi[:, None] - zeta) / (hi[:, None] - lo[None, :]))) if hi.size and lo.size else 0.0
+        return count + count * (count - 1) / 2.0 + mixed
+
+    def _error(self, b, zeta):
+        f = np.maximum(self.mu[b] - zeta, 0.0)
+        return float(np.sum(f * f - 2.0 * f * self.c[b] + self.q[b])) / self.d
+
+    def per_sample(self, zeta):
+        """(m_b, div_b/d^2) for every sample."""
+        m = np.array([self._error(b, zeta) for b in range(len(self.mu))])
+        return m, np.array([self._div(mu, zeta) for mu in self.mu]) / self.d**2
+
+    def mean_divergence(self, zeta):
+        """Sample mean of div_b/d^2."""
+        return float(np.mean([self._div(mu, zeta) for mu in self.mu])) / self.d**2
+
+    def divergence(self, zeta):
+        """(P, J/2) with P/(2d) + J/2 = the sample mean of div_b/d^2; P = mean fraction of eigenvalues above zeta."""
+        P = float(np.mean([np.count_nonzero(mu > zeta) for mu in self.mu])) / self.d
+        return P, self.mean_divergence(zeta) - P / (2 * self.d)
+
+    def error(self, zeta):
+        return float(np.mean([self._error(b, zeta) for b in range(len(self.mu))]))
