@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .symbols import ell, kappa, lam
+from .symbols import ell, kappa, lam, n_eff
 
-_NAMES = {ell: r"\ell", kappa: r"\kappa", lam: r"\lambda"}
+_NAMES = {ell: r"\ell", kappa: r"\kappa", lam: r"\lambda", n_eff: r"n_{\mathrm{eff}}"}
 
 
 def tex(expr) -> str:

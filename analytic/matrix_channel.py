@@ -38,7 +38,7 @@ from .free_probability import edge_laws, pair_integral_at_zero, peak_ratio, semi
 from .free_probability import s as _s
 from .free_probability import sigma as _sigma
 from .free_probability import x as _x
-from .symbols import Delta, a, d, lam, n, tau, zeta
+from .symbols import Delta, a, d, lam, n, n_eff, tau, zeta
 
 _L = sp.Symbol("L", positive=True)
 _y = sp.Symbol("y", real=True)
@@ -209,7 +209,6 @@ def se_equations() -> tuple[sp.Eq, ...]:
 
 def calibration() -> sp.Expr:
     """A = lam / (2 d alpha) in (lam, n_eff, d), n = n_eff d: the threshold scale the penalty sets."""
-    n_eff = sp.Symbol("n_eff", positive=True)
     alpha = (n_eff * d) / d**2
     return sp.simplify(lam / (2 * d * alpha)).subs(n_eff, n)
 

@@ -31,7 +31,7 @@ from .dominant_balance import (
 )
 from .latex import tex
 from .state_evolution import channel, se_equations
-from .symbols import d, ell, gamma, i, kappa, lam, n
+from .symbols import d, ell, gamma, i, kappa, lam, n, n_eff
 
 GAMMA_SAMPLES = tuple(sp.Rational(x) for x in ("51/100", "3/5", "3/4", "1", "3/2", "2", "3", "5", "10"))
 _BOX = 1000  # 0 <= ell <= _BOX, |kappa| <= _BOX: far beyond any exponent of interest, keeps every LP bounded
@@ -298,7 +298,6 @@ def _derive(model: str, penalty: str, noiseless: bool, teacher: str) -> PhaseDia
     else:
         from . import matrix_channel as mc
 
-        n_eff = sp.Symbol("n_eff", positive=True)
         regimes = _regimes(enumerate_branches(matrix_model(), segments, noisy=not noiseless), line=None, samples=n_eff)
         equations = tuple(tex(e) for e in mc.se_equations())
         alpha_c = mc.peak_ratio()

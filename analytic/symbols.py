@@ -9,6 +9,7 @@ import sympy as sp
 ell, kappa = sp.symbols("ell kappa", real=True)
 gamma = sp.Symbol("gamma", positive=True)
 n, d, lam, Delta = sp.symbols("n d lam Delta", positive=True)
+n_eff = sp.Symbol("n_eff", positive=True)  # n/d, the quadratic network's effective sample size
 a, tau, zeta = sp.symbols("a tau zeta", positive=True)
 theta, w = sp.symbols("theta w", real=True)
 i = sp.Symbol("i", positive=True, integer=True)

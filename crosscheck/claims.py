@@ -1,10 +1,10 @@
 """Test a user's asymptotic claim "R ~ RATE where CONDITIONS" against the state evolution.
 
-RATE is an expression in n, d, lam, gamma (products of powers, sums read as max, log(.) factors
-read as powers of ln d); CONDITIONS a comma-separated list of orderings A << B (``<`` reads as
-``<<``, ``>``/``>>`` likewise) between power laws in n, d, lam, or linear inequalities in ell,
-kappa. With n = d^ell and lam = d^kappa every claim becomes an exponent e(ell, kappa) on a polygon
-of the (ell, kappa) plane. Points are sampled inside the polygon (away from its edges), the SE
+RATE is an expression in n, d, lam, gamma (and n_eff = n/d for the quadratic network; products of
+powers, sums read as max, log(.) factors read as powers of ln d); CONDITIONS a comma-separated list of
+orderings A << B (``<`` reads as ``<<``, ``>``/``>>`` likewise) between power laws in n, n_eff, d, lam,
+or linear inequalities in ell, kappa. With d^ell = n (diagonal) or n_eff (quadratic) and lam = d^kappa
+every claim becomes an exponent e(ell, kappa) on a polygon of the (ell, kappa) plane. Points are sampled inside the polygon (away from its edges), the SE
 slope is measured along each ray and compared with the claimed exponent.
 
 Verdict: ``holds`` when every point agrees within EXPONENT_TOL; ``fails`` when some point
@@ -26,14 +26,14 @@ from analytic import derive
 from analytic.symbols import ell as ELL, gamma as GAMMA, kappa as KAPPA
 
 from .compare import EXPONENT_TOL, PREASYMPTOTIC_RATIO, subleading_ratio
+from .models import RAY_DS, SAMPLE_SHIFT, check_model
 from .rays import measure_ray
 
-_n, _d, _lam = sp.symbols("n d lam", positive=True)
-_LOCALS = {"n": _n, "d": _d, "lam": _lam, "lambda_": _lam, "gamma": GAMMA, "ell": ELL, "kappa": KAPPA,
+_n, _d, _lam, _neff = sp.symbols("n d lam n_eff", positive=True)
+_LOCALS = {"n": _n, "d": _d, "lam": _lam, "lambda_": _lam, "n_eff": _neff, "gamma": GAMMA, "ell": ELL, "kappa": KAPPA,
            "log": sp.log, "sqrt": sp.sqrt, "exp": sp.exp}
 BOX = (0.05, 4.0, -4.0, 4.0)  # ell in [0.05, 4], kappa in [-4, 4]: where points are sampled
 MARGIN = 0.1  # sampled points keep this distance from every edge of the claimed region
-DS = (1e4, 1e6, 1e8, 1e10, 1e12)  # rays are measured up to d = 1e12 (binned SE)
 
 
 def _parse(text: str, what: str) -> sp.Expr:
@@ -48,17 +48,21 @@ def _parse(text: str, what: str) -> sp.Expr:
     return expr
 
 
-def power_law(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
-    """(log_d exponent, ln d power) of a product of powers of n, d, lam and logs of power laws.
+def power_law(expr: sp.Expr, model: str = "diagonal") -> tuple[sp.Expr, sp.Expr]:
+    """(log_d exponent, ln d power) of a product of powers of n (n_eff), d, lam and logs of power laws,
+    with d^ell = n (diagonal) or n_eff = n/d (quadratic: n = d^(ell + 1)).
 
     Exponents may depend on gamma only; numeric factors must be positive (they drop out)."""
+    if expr.has(_neff) and model != "quadratic":
+        raise ValueError("n_eff = n/d is the quadratic network's sample size; the diagonal network has n")
+    shift = SAMPLE_SHIFT[check_model(model)]
     expo, logp = sp.Integer(0), sp.Integer(0)
     for factor in sp.Mul.make_args(sp.powsimp(sp.expand_power_base(expr, force=True), force=True)):
         base, ex = factor.as_base_exp()
         if ex.free_symbols - {GAMMA}:
             raise ValueError(f"exponent of {factor} must be a number or depend on gamma only")
         if isinstance(base, sp.log) and not base.is_number:
-            if not base.args[0].has(_n, _d, _lam):
+            if not base.args[0].has(_n, _d, _lam, _neff):
                 raise ValueError(f"{base} is not the logarithm of a power law in n, d, lam")
             logp += ex  # ln(power law) ~ ln d
             continue
@@ -66,9 +70,10 @@ def power_law(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
             if not base.is_positive:
                 raise ValueError(f"numeric factor {factor} must be positive")
             continue
-        if base.free_symbols - {_n, _d, _lam, GAMMA}:
-            raise ValueError(f"unknown symbols in {factor}: use n, d, lam, gamma")
-        e = sp.expand_log(sp.log(base.subs({_n: _d**ELL, _lam: _d**KAPPA})), force=True) / sp.log(_d)
+        if base.free_symbols - {_n, _d, _lam, _neff, GAMMA}:
+            raise ValueError(f"unknown symbols in {factor}: use n, d, lam, gamma (n_eff for the quadratic network)")
+        on_ray = {_n: _d ** (ELL + shift), _neff: _d**ELL, _lam: _d**KAPPA}
+        e = sp.expand_log(sp.log(base.subs(on_ray)), force=True) / sp.log(_d)
         e = sp.simplify(e)
         if e.has(_d):
             raise ValueError(f"{base} is not a power law in n, d, lam")
@@ -78,12 +83,12 @@ def power_law(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
     return sp.expand(expo), sp.simplify(logp)
 
 
-def claimed_law(rate: str) -> list[tuple[sp.Expr, sp.Expr]]:
+def claimed_law(rate: str, model: str = "diagonal") -> list[tuple[sp.Expr, sp.Expr]]:
     """The additive terms of RATE as (exponent, log power); the claim is their max."""
     expr = _parse(rate, "rate")
-    if expr.free_symbols - {_n, _d, _lam, GAMMA}:
-        raise ValueError(f"rate must be an expression in n, d, lam, gamma (got {rate!r})")
-    return [power_law(term) for term in sp.Add.make_args(sp.expand(expr))]
+    if expr.free_symbols - {_n, _d, _lam, _neff, GAMMA}:
+        raise ValueError(f"rate must be an expression in n, d, lam, gamma (n_eff: quadratic) (got {rate!r})")
+    return [power_law(term, model) for term in sp.Add.make_args(sp.expand(expr))]
 
 
 def _split(text: str) -> list[str]:
@@ -99,7 +104,7 @@ def _split(text: str) -> list[str]:
     return [p.strip() for p in parts + [cur] if p.strip()]
 
 
-def region(conditions: str) -> list[sp.Expr]:
+def region(conditions: str, model: str = "diagonal") -> list[sp.Expr]:
     """Linear forms in (ell, kappa) that are > 0 exactly where every condition holds."""
     forms = []
     for item in _split(conditions):
@@ -115,7 +120,7 @@ def region(conditions: str) -> list[sp.Expr]:
             forms.append(sp.expand(b - a))
             continue
         # log factors do not move a region of the (ell, kappa) plane: only the powers of d count
-        (ea, _), (eb, _) = power_law(a), power_law(b)
+        (ea, _), (eb, _) = power_law(a, model), power_law(b, model)
         forms.append(sp.expand(eb - ea))
     return forms
 
@@ -150,13 +155,14 @@ def sample_points(forms, gamma: float, count: int = 5, seed: int = 0) -> list[tu
     return [(round(a, 3), round(b, 3)) for a, b in points]
 
 
-def check_claim(rate: str, conditions: str, *, gamma: float, noise: float, points: int = 5, seed: int = 0) -> dict:
+def check_claim(rate: str, conditions: str, *, gamma: float, noise: float, points: int = 5, seed: int = 0,
+                model: str = "diagonal") -> dict:
     from numeric.params import check_gamma, check_nonnegative
 
     gamma, noise = check_gamma(gamma), check_nonnegative("noise", noise)
-    terms = claimed_law(rate)
-    forms = region(conditions)
-    diagram = derive("diagonal", noiseless=noise == 0)
+    terms = claimed_law(rate, model)
+    forms = region(conditions, model)
+    diagram = derive(model, noiseless=noise == 0)
     out = []
     for l, k in sample_points(forms, gamma, count=points, seed=seed):
         at = {ELL: l, KAPPA: k, GAMMA: gamma}
@@ -164,7 +170,7 @@ def check_claim(rate: str, conditions: str, *, gamma: float, noise: float, point
         regime = diagram.regime_at(l, k, gamma)
         until = None if regime is None else (  # noqa: E731 - go past the derived law's crossovers
             lambda d, r=regime, l=l, k=k: subleading_ratio(r, l, k, gamma, d) <= PREASYMPTOTIC_RATIO)
-        ray = measure_ray(l, k, gamma, noise, DS, log_power=claimed[1], until=until)
+        ray = measure_ray(l, k, gamma, noise, RAY_DS[model], log_power=claimed[1], until=until, model=model)
         diff = ray.exponent - claimed[0]
         asymptotic = ray.converged and (until is None or until(ray.ds[-1]))
         gap_is_real = abs(diff) > 3 * abs(ray.trend) and asymptotic
@@ -186,17 +192,18 @@ def check_claim(rate: str, conditions: str, *, gamma: float, noise: float, point
         "verdict": verdict,
         "claimed_exponent": sp.sstr(law),
         "claimed_log_power": sp.sstr(terms[0][1]) if len(terms) == 1 else [sp.sstr(p) for _, p in terms],
-        "rate": rate, "where": conditions, "gamma": gamma, "noise": noise,
+        "model": model, "rate": rate, "where": conditions, "gamma": gamma, "noise": noise,
         "region": [sp.sstr(sp.StrictGreaterThan(f, 0)) for f in forms],
         "tolerance": EXPONENT_TOL,
-        "method": "SE slope between the two largest d along n = d^ell, lam = d^kappa, after removing the claimed "
+        "method": f"SE slope between the two largest d along {'n' if model == 'diagonal' else 'n_eff'} = d^ell, "
+                  "lam = d^kappa, after removing the claimed "
                   "(ln d)^p; rays extended in d until the slope settles",
         "points": out,
     }
 
 
 def format_verdict(v: dict) -> str:
-    lines = [f"claim: R ~ {v['rate']}  where  {v['where']}   (gamma = {v['gamma']}, Delta = {v['noise']})",
+    lines = [f"claim ({v['model']} network): R ~ {v['rate']}  where  {v['where']}   (gamma = {v['gamma']}, Delta = {v['noise']})",
              f"claimed log_d R = {v['claimed_exponent']}",
              f"{'ell':>6} {'kappa':>7} {'claimed':>8} {'measured':>9} {'diff':>7} {'trend':>7}  status      derived law",]
     for p in v["points"]:

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-MODELS = ("diagonal",)
+from .models import MODELS
 
 
 class InputError(ValueError):
@@ -31,14 +31,15 @@ def _model(value: str) -> str:
 
 
 def _physical(p, *, lam=True):
-    p.add_argument("model", help="network model: diagonal")
+    p.add_argument("model", help="network model: diagonal or quadratic")
     p.add_argument("--d", type=float, required=True, help="input dimension (integer >= 1)")
     p.add_argument("--n", type=float, required=True, help="number of samples (>= 0)")
     if lam:
         p.add_argument("--lam", type=float, required=True, help="weight decay lambda (>= 0)")
     p.add_argument("--gamma", type=float, required=True, help="teacher decay (> 1/2)")
     p.add_argument("--noise", type=float, default=0.0, help="label-noise variance Delta (>= 0), default 0")
-    p.add_argument("--teacher", default="signs", choices=("signs", "gaussian"), help="teacher variant")
+    p.add_argument("--teacher", default="signs", choices=("signs", "gaussian"), help="diagonal: teacher variant")
+    p.add_argument("--rank", type=int, default=None, help="quadratic: teacher rank (spectrum cut after RANK)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -54,8 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("se", help="excess risk from the finite-d state evolution")
     _physical(p)
-    p.add_argument("--digits", type=int, default=None, help="mpmath working digits (>= 30); default float64")
-    p.add_argument("--binning", default="auto", choices=("auto", "exact", "binned"), help="teacher-sum evaluation")
+    p.add_argument("--digits", type=int, default=None, help="diagonal: mpmath working digits (>= 30); default float64")
+    p.add_argument("--binning", default="auto", choices=("auto", "exact", "binned"), help="diagonal: teacher sums")
+    p.add_argument("--method", default=None, choices=("deterministic", "montecarlo"),
+                   help="quadratic: free-probability SE (default) or the Monte-Carlo SE (GOE samples)")
+    p.add_argument("--samples", type=int, default=None, help="quadratic --method montecarlo: GOE samples")
+    p.add_argument("--seed", type=int, default=0, help="quadratic --method montecarlo: seed (default 0)")
 
     p = sub.add_parser("bayes", help="Bayes-optimal excess risk (Gaussian prior) from its state evolution")
     _physical(p, lam=False)
@@ -66,15 +71,22 @@ def build_parser() -> argparse.ArgumentParser:
     _physical(p)
     p.add_argument("--seeds", type=int, default=8, help="number of independent seeds (default 8)")
     p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
-    p.add_argument("--method", default="network", choices=("network", "lasso"), help="default: network")
+    p.add_argument("--method", default="network", choices=("network", "lasso", "convex"),
+                   help="network (default), or the convex problem: lasso (diagonal), convex (quadratic)")
+    p.add_argument("--width", type=int, default=None, help="quadratic network width p >= d (default d)")
+    p.add_argument("--design", default="quadratic", choices=("quadratic", "gaussian"),
+                   help="quadratic: real features (default) or the Gaussian design of the same covariance")
 
     p = sub.add_parser("derive", help="derive the phase diagram of log_d R by dominant balance (SymPy)")
     p.add_argument("model")
     p.add_argument("--noiseless", action="store_true", help="Delta = 0 instead of Delta > 0")
-    p.add_argument("--penalty", default="l1", choices=("l1", "l2"), help="l1 (weight decay) or l2 (ridge)")
+    p.add_argument("--penalty", default=None, choices=("l1", "l2", "trace"),
+                   help="diagonal: l1 (weight decay, default) or l2 (ridge); quadratic: trace (weight decay)")
     p.add_argument("--teacher", default="power-law", help="power-law (default) or finite-rank:RHO")
     p.add_argument("--json", action="store_true")
     p.add_argument("--latex", action="store_true", help="print the booktabs table")
+    p.add_argument("--compare", action="store_true",
+                   help="quadratic: compare its derived table with the diagonal one (n -> n_eff, derived lam shift)")
 
     p = sub.add_parser("crosscheck", help="check analytic exponents against SE fits and SE against simulations")
     p.add_argument("model")
@@ -93,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name}", required=name != "lam", help=f"{what}: comma-separated, or START:STOP:NUM (geometric)")
     p.add_argument("--teacher", default="signs", choices=("signs", "gaussian"), help="teacher variant (se, simulate)")
     p.add_argument("--seeds", type=int, default=8, help="seeds per simulated point (default 8)")
-    p.add_argument("--method", default="network", choices=("network", "lasso"), help="simulations: default network")
+    p.add_argument("--method", default="network", choices=("network", "lasso", "convex"),
+                   help="simulations: network (default), lasso (diagonal) or convex (quadratic)")
     p.add_argument("--out", required=True, help="output folder: points.jsonl, summary.json, summary.csv")
     p.add_argument("--json", action="store_true", help="print the summary (without rows) as JSON")
     _executor(p)
@@ -104,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("claim", help="test an asymptotic claim 'R ~ EXPR where CONDITIONS' against the SE")
     p.add_argument("model")
-    p.add_argument("--rate", required=True, help="rate in n, d, lam, gamma, e.g. 'n**(-1+1/(2*gamma))'")
+    p.add_argument("--rate", required=True,
+                   help="rate in n, d, lam, gamma (n_eff = n/d for quadratic), e.g. 'n**(-1+1/(2*gamma))'")
     p.add_argument("--where", required=True, help="e.g. 'n << d, lam << sqrt(n/d)' ('<' reads as '<<')")
     p.add_argument("--noise", type=float, default=0.5, help="Delta (default 0.5; 0 for the noiseless case)")
     p.add_argument("--gamma", type=float, default=1.5, help="teacher decay (default 1.5)")
@@ -116,42 +130,77 @@ def _emit(payload: dict, as_json: bool, text: str) -> None:
     print(json.dumps(payload) if as_json else text)
 
 
-def _cmd_se(args) -> int:
-    from numeric.se_lasso import lasso_se
+def _only(args, model: str, **flags) -> None:
+    """Options that belong to one model: refuse them for the other (one line, exit 2)."""
+    for flag, default in flags.items():
+        if args.model != model and getattr(args, flag) != default:
+            raise InputError(f"--{flag} applies to the {model} network only")
 
-    res = lasso_se(args.d, args.n, args.lam, args.gamma, args.noise, digits=args.digits, binning=args.binning,
-                   teacher=args.teacher)
-    out = {"model": args.model, "d": args.d, "n": args.n, "lam": args.lam, "gamma": args.gamma,
-           "noise": args.noise, **res.to_dict()}
-    _emit(out, args.json, "\n".join(f"{k:>16}: {v}" for k, v in out.items()))
+
+def _report(args, res, fields: tuple, width: int = 16) -> int:
+    out = {"model": args.model, **{k: getattr(args, k) for k in fields}, **res.to_dict()}
+    _emit(out, args.json, "\n".join(f"{k:>{width}}: {v}" for k, v in out.items()))
     return 0 if res.converged else 1
+
+
+def _cmd_se(args) -> int:
+    from .models import state_evolution
+
+    _only(args, "diagonal", digits=None, binning="auto", teacher="signs")
+    _only(args, "quadratic", method=None, samples=None, seed=0, rank=None)
+    if args.model == "diagonal":
+        options = {"digits": args.digits, "binning": args.binning, "teacher": args.teacher}
+    else:
+        options = {"method": args.method or "deterministic", "rank": args.rank}
+        if options["method"] == "montecarlo":
+            options |= {"seed": args.seed} | ({"samples": args.samples} if args.samples is not None else {})
+        elif args.samples is not None:
+            raise InputError("--samples applies to --method montecarlo only")
+    res = state_evolution(args.model, args.d, args.n, args.lam, args.gamma, args.noise, **options)
+    return _report(args, res, ("d", "n", "lam", "gamma", "noise"))
 
 
 def _cmd_bayes(args) -> int:
-    from numeric.se_bayes import bayes_se
+    from .models import bayes
 
-    res = bayes_se(args.d, args.n, args.gamma, args.noise, digits=args.digits)
-    out = {"model": args.model, "d": args.d, "n": args.n, "gamma": args.gamma, "noise": args.noise, **res.to_dict()}
-    _emit(out, args.json, "\n".join(f"{k:>16}: {v}" for k, v in out.items()))
-    return 0 if res.converged else 1
+    _only(args, "diagonal", digits=None, teacher="signs")
+    _only(args, "quadratic", rank=None)
+    options = {"digits": args.digits} if args.model == "diagonal" else {"rank": args.rank}
+    res = bayes(args.model, args.d, args.n, args.gamma, args.noise, **options)
+    return _report(args, res, ("d", "n", "gamma", "noise"))
 
 
 def _cmd_simulate(args) -> int:
-    from numeric.simulate import simulate_diagonal
+    from .models import SIM_METHODS, simulate
 
     if args.seeds < 1:
         raise InputError(f"--seeds must be >= 1 (got {args.seeds})")
-    res = simulate_diagonal(args.d, args.n, args.lam, args.gamma, args.noise, seeds=args.seeds,
-                            method=args.method, teacher=args.teacher, base_seed=args.seed)
-    out = {"model": args.model, "d": args.d, "n": args.n, "lam": args.lam, "gamma": args.gamma,
-           "noise": args.noise, **res.to_dict()}
-    _emit(out, args.json, "\n".join(f"{k:>20}: {v}" for k, v in out.items()))
-    return 0 if res.converged else 1
+    if args.method not in SIM_METHODS[args.model]:
+        raise InputError(f"--method {args.method} is not a method of the {args.model} network "
+                         f"(choose from {', '.join(SIM_METHODS[args.model])})")
+    _only(args, "diagonal", teacher="signs")
+    _only(args, "quadratic", width=None, design="quadratic", rank=None)
+    options = {"teacher": args.teacher} if args.model == "diagonal" else \
+        {"design": args.design, "width": args.width, "rank": args.rank}
+    res = simulate(args.model, args.d, args.n, args.lam, args.gamma, args.noise, seeds=args.seeds,
+                   method=args.method, base_seed=args.seed, **options)
+    return _report(args, res, ("d", "n", "lam", "gamma", "noise"), width=20)
 
 
 def _cmd_derive(args) -> int:
     from analytic import derive, table_latex
 
+    if args.compare:
+        from analytic.model_comparison import compare_tables, comparison_markdown, kappa_shift
+
+        if args.model != "quadratic":
+            raise InputError("--compare compares the quadratic table with the diagonal one: use 'derive quadratic --compare'")
+        if args.json:
+            print(json.dumps({"kappa_shift": str(kappa_shift()), "noise": "Delta = 0" if args.noiseless else "Delta > 0",
+                              "pairings": [p.to_dict() for p in compare_tables(args.noiseless)]}))
+        else:
+            print(comparison_markdown(args.noiseless))
+        return 0
     diagram = derive(args.model, penalty=args.penalty, noiseless=args.noiseless, teacher=args.teacher)
     if args.latex:
         print(table_latex(diagram))
@@ -161,10 +210,12 @@ def _cmd_derive(args) -> int:
         print(json.dumps(data))
         return 0
     print(f"{data['model']} network, penalty {data['penalty']}, {data['noise']}, teacher {data['teacher']}")
-    print("R ~ d^logd_risk (ln d)^log_power with n = d^ell, lam = d^kappa\n")
+    print(f"R ~ d^logd_risk (ln d)^log_power; ell = {data['variables']['ell']}, kappa = log_d lam\n")
     for r in data["regimes"]:
         logs = f" (ln d)^({r['log_power']})" if r["log_power"] != "0" else ""
         print(f"{r['name']}\n    R ~ {r['rate']}   [log_d R = {r['logd_risk']}{logs}]\n    where {r['condition']}")
+    for note in data["notes"]:
+        print(f"\nnote: {note}")
     return 0
 
 
@@ -203,7 +254,7 @@ def _cmd_report(args) -> int:
 def _cmd_claim(args) -> int:
     from .claims import check_claim, format_verdict
 
-    verdict = check_claim(args.rate, args.where, gamma=args.gamma, noise=args.noise)
+    verdict = check_claim(args.rate, args.where, gamma=args.gamma, noise=args.noise, model=args.model)
     if args.json:
         print(json.dumps(verdict))
     else:

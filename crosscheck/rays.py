@@ -1,12 +1,12 @@
-"""Exponents measured from the state evolution along a ray n = d^ell, lam = d^kappa.
+"""Exponents measured from the state evolution along a ray n = d^ell (n_eff = d^ell for the quadratic
+network, ``models.samples``), lam = d^kappa.
 
 The local slope  e(d) = d log[R (ln d)^-p] / d log d  between successive d of a geometric grid
 converges to the exponent of R ~ d^e (ln d)^p; the slope between the two largest d is the
 measurement and the change of slope over the last decades (``trend``) says how converged it is.
 When |trend| > SETTLE_TOL, or while the caller's ``until(d)`` is false (e.g. a sub-leading term of
 the derived law is still comparable with the leading one), the ray is extended by factors of 100
-in d, up to D_MAX (the binned SE costs ~0.1 s at any d), so that slow (logarithmic) crossovers are
-followed as far as they can be.
+in d, up to D_MAX[model], so that slow (logarithmic) crossovers are followed as far as they can be.
 """
 
 from __future__ import annotations
@@ -14,13 +14,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from numeric.fits import local_slope
-from numeric.se_lasso import lasso_se
+
+from .models import D_MAX, samples, state_evolution
 
 SETTLE_TOL = 0.01  # a slope that moved by less than this over the last factor of 100 in d is settled
-# Largest d a ray is extended to. The binned teacher sums are checked against exact sums at d = 1e6
-# (1e-14 relative, tests/test_teacher_sums.py); beyond, the bins are geometric, so their relative
-# error does not grow with d, and a solve that leaves the float64 range is flagged, not used.
-D_MAX = 1e30
 MIN_POINTS = 3  # a slope and its trend need three d
 
 
@@ -44,7 +41,7 @@ class RayMeasurement:
 
 
 def measure_ray(ell: float, kappa: float, gamma: float, noise: float, ds, log_power: float = 0.0,
-                n_of_d=None, until=None) -> RayMeasurement:
+                n_of_d=None, until=None, model: str = "diagonal") -> RayMeasurement:
     """SE excess risk at n = d^ell (or n_of_d(d)), lam = d^kappa for each d, and its local slopes;
     extended to larger d while the slope has not settled (see module docstring).
 
@@ -54,8 +51,8 @@ def measure_ray(ell: float, kappa: float, gamma: float, noise: float, ds, log_po
     risks, used, messages = [], [], []
 
     def solve(d) -> bool:
-        n = n_of_d(d) if n_of_d is not None else d**ell
-        res = lasso_se(int(d), n, d**kappa, gamma, noise)
+        n = n_of_d(d) if n_of_d is not None else samples(model, d, ell)
+        res = state_evolution(model, int(d), n, d**kappa, gamma, noise)
         if not res.converged:
             messages.append(f"d={d:g} dropped, SE not converged: {res.message}")
             return False
@@ -70,7 +67,7 @@ def measure_ray(ell: float, kappa: float, gamma: float, noise: float, ds, log_po
                               tuple(messages))
     fit = local_slope(used, risks, log_power=log_power)
     while not stopped and (abs(fit.trend) > SETTLE_TOL or (until is not None and not until(used[-1]))) \
-            and used[-1] * 100 <= D_MAX:
+            and used[-1] * 100 <= D_MAX[model]:
         stopped = not solve(used[-1] * 100)
         fit = local_slope(used, risks, log_power=log_power)
     return RayMeasurement(

@@ -38,9 +38,9 @@ def regime_map(diagram, gamma, ells, kappas):
     return names, grid, expo
 
 
-def phase_diagram_figure(section: dict, stem: Path) -> list[str]:
+def phase_diagram_figure(section: dict, stem: Path, model: str = "diagonal") -> list[str]:
     """Measured exponents (colour) at the checked points over the analytic regimes and boundaries."""
-    diagram = derive("diagonal", noiseless=section["noise"] == 0)
+    diagram = derive(model, noiseless=section["noise"] == 0)
     gamma = section["gamma"]
     pts = section["points"]
     ells = np.linspace(0.02, max(p["ell"] for p in pts) + 0.5, 240)
@@ -64,29 +64,60 @@ def phase_diagram_figure(section: dict, stem: Path) -> list[str]:
                     cmap="viridis", vmin=vmin, vmax=0, s=90, edgecolors=[edge[p["status"]] for p in pts], linewidths=2)
     ax.axvline(1.0, color="k", ls=":", lw=0.8)
     fig.colorbar(sc, label=r"measured exponent $\log_d R$ (SE slope at the largest $d$)")
-    ax.set_xlabel(r"$\ell = \log_d n$")
+    ax.set_xlabel(r"$\ell = \log_d n$" if model == "diagonal" else r"$\ell = \log_d n_{\mathrm{eff}}$, $n_{\mathrm{eff}} = n/d$")
     ax.set_ylabel(r"$\kappa = \log_d \lambda$")
-    ax.set_title(f"diagonal network, $\\gamma$ = {gamma}, $\\Delta$ = {section['noise']}: SE slopes vs derived regimes\n"
+    ax.set_title(f"{model} network, $\\gamma$ = {gamma}, $\\Delta$ = {section['noise']}: SE slopes vs derived regimes\n"
                  "(background: analytic exponent; edge: white agree, orange near a boundary or pre-asymptotic, red disagree)", fontsize=9)
     return _save(fig, stem)
 
 
+def _series(c: dict) -> str:
+    return c["method"] + (" (Gaussian design)" if c.get("design") == "gaussian" else "")
+
+
 def simulation_figure(checks: list[dict], stem: Path) -> list[str]:
-    fig = Figure(figsize=(7.2, 3.8))
+    """SE (bars) and simulation means +- 3 s.e. per (d, n, lam, Delta) point, one marker per method."""
+    where = lambda c: (c["d"], c["n"], c["lam"], c["noise"])  # noqa: E731
+    cases = list(dict.fromkeys(where(c) for c in checks))
+    series = list(dict.fromkeys(_series(c) for c in checks))
+    fig = Figure(figsize=(max(7.2, 0.5 * len(cases)), 3.8))
     ax = fig.subplots()
-    labels = [f"d={c['d']}\nn={c['n']}\nλ={c['lam']:.2g}\nΔ={c['noise']:g}" for c in checks]
-    x = np.arange(len(checks))
-    se = [c["se_risk"] for c in checks]
-    ax.scatter(x, se, marker="_", s=600, color="k", label="state evolution", zorder=3)
-    for off, method, color in ((-0.15, "network", "C0"), (0.15, "lasso", "C1")):
-        sel = [i for i, c in enumerate(checks) if c["method"] == method]
-        ax.errorbar(x[sel] + off, [checks[i]["sim_mean"] for i in sel], yerr=[3 * checks[i]["sim_sem"] for i in sel],
-                    fmt="o", color=color, label=f"{method} (mean ± 3 s.e.)")
-    ax.set_xticks(x, labels, fontsize=6)
+    x = np.arange(len(cases))
+    se = {where(c): c["se_risk"] for c in checks}
+    ax.scatter(x, [se[w] for w in cases], marker="_", s=600, color="k", label="state evolution", zorder=3)
+    for j, name in enumerate(series):
+        off = (j - (len(series) - 1) / 2) * 0.2
+        sel = [c for c in checks if _series(c) == name]
+        ax.errorbar([cases.index(where(c)) + off for c in sel], [c["sim_mean"] for c in sel],
+                    yerr=[3 * c["sim_sem"] for c in sel], fmt="o", color=f"C{j}", label=f"{name} (mean ± 3 s.e.)")
+    ax.set_xticks(x, [f"d={d}\nn={n}\nλ={lam:.2g}\nΔ={noise:g}" for d, n, lam, noise in cases], fontsize=6)
     ax.set_yscale("log")
     ax.set_ylabel("excess risk R")
     ax.legend(fontsize=7)
-    ax.set_title("finite-d SE vs trained networks and LASSO solves", fontsize=9)
+    ax.set_title("finite-d SE vs trained networks and convex solves", fontsize=9)
+    return _save(fig, stem)
+
+
+def finite_size_figure(checks: list[dict], stem: Path) -> list[str]:
+    """Relative gap (simulation - SE)/SE against d for each design, with the stated allowance: the
+    quadratic features' non-Gaussianity should fade like 1/d, the Gaussian design's gap stay at zero."""
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.subplots()
+    for j, name in enumerate(dict.fromkeys(_series(c) for c in checks)):
+        sel = [c for c in checks if _series(c) == name and c["se_risk"] > 0]
+        ax.errorbar([c["d"] * (1 + 0.03 * j) for c in sel], [(c["sim_mean"] - c["se_risk"]) / c["se_risk"] for c in sel],
+                    yerr=[3 * c["sim_sem"] / c["se_risk"] for c in sel], fmt="o", color=f"C{j}", label=name)
+    ds = np.array(sorted({c["d"] for c in checks}), dtype=float)
+    ratio = [c["allowance"] / c["se_risk"] for c in checks if c.get("design") != "gaussian" and c["se_risk"] > 0]
+    if ratio:
+        const = max(r * c["d"] for r, c in zip(ratio, [c for c in checks if c.get("design") != "gaussian" and c["se_risk"] > 0]))
+        ax.plot(ds, const / ds, "k--", lw=1, label=f"stated allowance {const:g}/d (real features)")
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_xscale("log")
+    ax.set_xlabel("d")
+    ax.set_ylabel("(simulation - SE) / SE   (bars: 3 s.e.)")
+    ax.legend(fontsize=7)
+    ax.set_title("finite-size gap of the SE, by design", fontsize=9)
     return _save(fig, stem)
 
 
@@ -112,17 +143,20 @@ def agreement_latex(section: dict) -> str:
 
 def figures_from_report(report: dict, out: Path) -> list[str]:
     paths = []
+    model = report.get("model", "diagonal")
     for key, section in report["exponents"].items():
-        paths += phase_diagram_figure(section, out / f"phase_diagram_{key}")
+        paths += phase_diagram_figure(section, out / f"phase_diagram_{key}", model)
     if report.get("simulations"):
         paths += simulation_figure(report["simulations"], out / "se_vs_simulation")
+        if model == "quadratic":
+            paths += finite_size_figure(report["simulations"], out / "finite_size_gap")
     return paths
 
 
 def tables_from_report(report: dict) -> str:
     parts = []
     for key, section in report["exponents"].items():
-        diagram = derive("diagonal", noiseless=section["noise"] == 0)
+        diagram = derive(report.get("model", "diagonal"), noiseless=section["noise"] == 0)
         parts += [f"% derived regimes, {key} (Delta = {section['noise']})", table_latex(diagram), "",
                   f"% SE slopes vs derived exponents, {key}, gamma = {section['gamma']}", agreement_latex(section), ""]
     return "\n".join(parts)

@@ -4,11 +4,17 @@ Each job writes a header (what is swept, the environment) and its points to ``DI
 then builds its report from the store alone, so ``rebuild_report(DIR)`` (``scalinglab report``)
 rewrites the same files from the store, and rerunning the recorded command reuses finished points.
 
-Cross-check grids (gamma = 1.5 by default; boundaries then at kappa = ell - 1/2, (ell - 1)/2, ell - 2, ell = 1):
+Cross-check grids, diagonal network (gamma = 1.5 by default; boundaries then at kappa = ell - 1/2,
+(ell - 1)/2, ell - 2, ell = 1):
 * quick: ell in {0.4, 0.8, 1.5, 2.5, 5}, kappa in {-2.2, -1.1, -0.05, 0.7, 2.2, 3.7} (no point on a
   boundary for gamma = 1.5), d = 1e4 ... 1e12 (binned SE);
   the peak line n = d at kappa in {-1, -0.5}; simulations at d in {200, 500}.
 * full: a 0.5-spaced grid, d up to 1e14 and simulations at d in {200, 500, 1000}.
+Quadratic network (ell = log_d n_eff; at gamma = 1.5 boundaries at kappa = (ell + 1)/2, ell + 1/2,
+ell - 1, ell = 1 and ell = 4 gamma/(14 gamma - 5) = 0.375): the same shape, kappa shifted by the derived
+correspondence (+1), and simulations (d, alpha = n/d^2, c with lam = c sqrt(n), Delta, design) covering
+under-sampled, interpolation threshold (alpha = 1/4), over-sampled and over-regularised points; c = 2.5
+puts the threshold lam/(2 n_eff) near the bulk edge 2 sigma.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .compare import BOUNDARY_BAND, EXPONENT_TOL
+from .models import QUADRATIC_ALLOWANCE, QUADRATIC_RAY_DS, check_model
 from .report import figures_from_report, tables_from_report, write_json
 from .store import PointStore, read_store
 from .sweep import Point, check_executor, environment, run_points
@@ -33,6 +40,22 @@ QUICK = dict(ells=(0.4, 0.8, 1.5, 2.5, 5.0), kappas=(-2.2, -1.1, -0.05, 0.7, 2.2
 FULL = dict(ells=tuple(np.round(np.arange(0.25, 5.01, 0.5), 2)), kappas=tuple(np.round(np.arange(-2.5, 4.01, 0.5), 2)),
             ds=tuple(10.0**k for k in (4, 6, 8, 10, 12, 14)), peak=(-1.5, -1.0, -0.5, -0.25),
             sims=tuple((d, r) for d in (200, 500, 1000) for r in (0.5, 2.0)), seeds=16)
+# quadratic simulations: (d, alpha, c, noisy (Delta = --noise, else 0), design, methods)
+_Q_POINTS = ((0.1, 0.3), (0.25, 0.05), (1.0, 0.3), (0.5, 6.0))  # under-sampled, threshold, over-sampled, over-regularised
+_Q_DESIGNS = (("quadratic", ("network", "convex")), ("gaussian", ("convex",)))
+
+
+def _quadratic_sims(ds, noiseless_points=_Q_POINTS, gaussian_max_d=60) -> tuple:
+    return tuple((d, a, c, noisy, design, methods) for d in ds for a, c in _Q_POINTS for noisy in (True, False)
+                 if noisy or (a, c) in noiseless_points for design, methods in _Q_DESIGNS
+                 if design == "quadratic" or d <= gaussian_max_d)
+
+
+QUICK_QUADRATIC = dict(ells=(0.2, 0.7, 1.5, 2.5, 4.0), kappas=(-1.2, -0.1, 0.95, 1.7, 3.2, 4.7, 2.3, 3.6),
+                       ds=QUADRATIC_RAY_DS, peak=(), sims=_quadratic_sims((30, 60), _Q_POINTS[::2]), seeds=8)
+FULL_QUADRATIC = dict(QUICK_QUADRATIC, ells=tuple(np.round(np.arange(0.25, 4.01, 0.25), 2)),
+                      kappas=tuple(np.round(np.arange(-1.5, 5.01, 0.5), 2)), sims=_quadratic_sims((30, 60, 100)))
+CONFIGS = {"diagonal": {"quick": QUICK, "full": FULL}, "quadratic": {"quick": QUICK_QUADRATIC, "full": FULL_QUADRATIC}}
 STORE = "points.jsonl"
 SWEPT = ("d", "n", "lam", "gamma", "noise")
 
@@ -53,7 +76,7 @@ def run_crosscheck(model: str, *, quick: bool, out: Path, gamma: float, noise: f
     if noise == 0:
         raise ValueError("--noise must be > 0 (the noiseless diagram is always checked as well)")
     check_executor(jobs, scheduler)
-    cfg = json.loads(json.dumps(config or (QUICK if quick else FULL), default=float))  # as the header stores it
+    cfg = json.loads(json.dumps(config or CONFIGS[check_model(model)]["quick" if quick else "full"], default=float))
     command = None if config else (f"scalinglab crosscheck {model}{' --quick' if quick else ''} --gamma {gamma!r} "
                                    f"--noise {noise!r} --out {out}")
     header = {"sweep": "crosscheck", "model": model, "mode": "quick" if quick else "full", "gamma": gamma,
@@ -92,12 +115,19 @@ def crosscheck_points(header: dict) -> list[tuple[str, Point]]:
                    if diagram.regime_at(ell, kappa, gamma) is not None]  # exactly on a boundary: no law to compare with
     points += [("peak", Point("peak", {"model": model, "noise": noise, "gamma": gamma, "kappa": kappa, "ds": cfg["ds"]}))
                for kappa in cfg["peak"] if peak_regime(model, kappa, gamma) is not None]
-    for d, ratio in cfg["sims"]:
-        n = int(round(ratio * d))
-        lam = float(np.sqrt(n / d))  # threshold at the noise level: the middle of the phase diagram
-        points += [("simulations", Point("simulation", {"d": d, "n": n, "lam": lam, "gamma": gamma, "noise": noise,
-                                                        "seeds": cfg["seeds"], "method": method}))
-                   for method in ("network", "lasso")]
+    if model == "diagonal":
+        for d, ratio in cfg["sims"]:
+            n = int(round(ratio * d))
+            lam = float(np.sqrt(n / d))  # threshold at the noise level: the middle of the phase diagram
+            points += [("simulations", Point("simulation", {"d": d, "n": n, "lam": lam, "gamma": gamma, "noise": noise,
+                                                            "seeds": cfg["seeds"], "method": method}))
+                       for method in ("network", "lasso")]
+        return points
+    for d, alpha, c, noisy, design, methods in cfg["sims"]:
+        n = int(round(alpha * d * d))
+        points += [("simulations", Point("simulation", {
+            "model": model, "design": design, "d": d, "n": n, "lam": float(c * np.sqrt(n)), "gamma": gamma,
+            "noise": noise if noisy else 0.0, "seeds": cfg["seeds"], "method": method})) for method in methods]
     return points
 
 
@@ -105,7 +135,8 @@ def _crosscheck_report(header: dict, points: list[tuple[str, Point]], value_of, 
     """Assemble report.json, table.tex and the figures from the header and the stored point values."""
     report = {"model": header["model"], "mode": header["mode"], "gamma": header["gamma"],
               "tolerances": {"exponent": EXPONENT_TOL, "boundary_band": BOUNDARY_BAND,
-                             "simulation": "3 s.e. + SE/sqrt(d)"},
+                             "simulation": "3 s.e. + SE/sqrt(d)" if header["model"] == "diagonal" else
+                             f"3 s.e. + {QUADRATIC_ALLOWANCE:g} SE/d (real features), 3 s.e. (Gaussian design)"},
               "command": header["command"], "seeds": header["seeds"], "environment": header["environment"],
               "exponents": {}, "peak": [], "simulations": []}
     for key, delta in (("noisy", header["noise"]), ("noiseless", 0.0)):

@@ -26,25 +26,28 @@ def seed_of(params: dict) -> int:
 
 
 def se(params: dict) -> dict:
-    from numeric.se_lasso import lasso_se
+    from .models import state_evolution
 
     p = params
-    return lasso_se(p["d"], p["n"], p["lam"], p["gamma"], p["noise"], teacher=p["teacher"]).to_dict()
+    options = {"teacher": p["teacher"]} if p.get("model", "diagonal") == "diagonal" else {}
+    return state_evolution(p.get("model", "diagonal"), p["d"], p["n"], p["lam"], p["gamma"], p["noise"], **options).to_dict()
 
 
 def bayes(params: dict) -> dict:
-    from numeric.se_bayes import bayes_se
+    from .models import bayes as bayes_risk
 
     p = params
-    return bayes_se(p["d"], p["n"], p["gamma"], p["noise"]).to_dict()
+    return bayes_risk(p.get("model", "diagonal"), p["d"], p["n"], p["gamma"], p["noise"]).to_dict()
 
 
 def simulate(params: dict) -> dict:
-    from numeric.simulate import simulate_diagonal
+    from .models import simulate as simulate_model
 
     p = params
-    return simulate_diagonal(p["d"], p["n"], p["lam"], p["gamma"], p["noise"], seeds=p["seeds"], method=p["method"],
-                             teacher=p["teacher"], base_seed=seed_of(p)).to_dict()
+    model = p.get("model", "diagonal")
+    options = {"teacher": p["teacher"]} if model == "diagonal" else {"design": p.get("design", "quadratic")}
+    return simulate_model(model, p["d"], p["n"], p["lam"], p["gamma"], p["noise"], seeds=p["seeds"],
+                          method=p["method"], base_seed=seed_of(p), **options).to_dict()
 
 
 def exponent(params: dict) -> dict:
@@ -89,8 +92,9 @@ def simulation(params: dict) -> dict:
     from .compare import compare_with_simulation
 
     p = params
+    extra = {"model": p["model"], "design": p["design"]} if "model" in p else {}  # diagonal keys predate models
     return compare_with_simulation(p["d"], p["n"], p["lam"], p["gamma"], p["noise"], seeds=p["seeds"],
-                                   method=p["method"], base_seed=seed_of(p)).to_dict()
+                                   method=p["method"], base_seed=seed_of(p), **extra).to_dict()
 
 
 KINDS = {"se": se, "bayes": bayes, "simulate": simulate, "exponent": exponent, "peak": peak, "simulation": simulation}
@@ -109,7 +113,8 @@ def describe(kind: str, params: dict, value: dict) -> str:
         return (f"[{kind}] {where}: {v['regime']}: analytic {v['analytic_exponent']:.3f} "
                 f"measured {v['measured_exponent']:.3f} ({v['status']})")
     if kind == "simulation":
-        return (f"[simulation] d={v['d']} n={v['n']} lam={v['lam']:.3g} {v['method']}: SE {v['se_risk']:.4g} vs "
+        design = f" {v['design']} design" if v.get("model") == "quadratic" else ""
+        return (f"[simulation] d={v['d']} n={v['n']} lam={v['lam']:.3g} {v['method']}{design}: SE {v['se_risk']:.4g} vs "
                 f"{v['sim_mean']:.4g} ± {v['sim_sem']:.2g} ({'agree' if v['agree'] else 'DISAGREE'})")
     where = " ".join(f"{k}={p[k]:g}" for k in ("d", "n", "lam", "gamma", "noise") if k in p)
     risk = v["excess_risk_mean"] if kind == "simulate" else v["excess_risk"]

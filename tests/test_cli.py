@@ -23,6 +23,18 @@ BAD = [
     ("derive diagonal --penalty l3", "invalid choice"),
     ("claim diagonal --rate 'n**' --where 'n << d'", "cannot parse"),
     ("se diagonal --d 100", "required"),
+    ("se quadratic --d 30 --n 100 --lam 1 --gamma 0.5 --noise 0.1", "gamma"),
+    ("se quadratic --d 0 --n 100 --lam 1 --gamma 1", "d must be"),
+    ("se quadratic --d 30 --n 100 --lam 1 --gamma 1 --digits 40", "diagonal network only"),
+    ("se diagonal --d 30 --n 100 --lam 1 --gamma 1 --method montecarlo", "quadratic network only"),
+    ("se quadratic --d 30 --n 100 --lam 1 --gamma 1 --samples 10", "montecarlo only"),
+    ("simulate quadratic --d 10 --n 50 --lam 1 --gamma 1 --width 5", "width"),
+    ("simulate quadratic --d 10 --n 50 --lam 1 --gamma 1 --method lasso", "not a method of the quadratic"),
+    ("simulate quadratic --d 10 --n 50 --lam 1 --gamma 1 --design gaussian", "network needs"),
+    ("simulate diagonal --d 10 --n 50 --lam 1 --gamma 1 --design gaussian", "quadratic network only"),
+    ("derive quadratic --penalty l1", "unknown penalty"),
+    ("derive diagonal --compare", "--compare"),
+    ("claim diagonal --rate 'n_eff**(-1)' --where 'n << d'", "n_eff"),
 ]
 
 
@@ -91,6 +103,30 @@ def test_claim_exit_codes(capsys):
     assert main(bad.split()) == 1
     v = json.loads(capsys.readouterr().out)
     assert v["verdict"] == "fails" and len(v["points"]) >= 3
+
+
+def test_quadratic_json_contract(capsys):
+    assert main("se quadratic --d 40 --n 800 --lam 5 --gamma 1.5 --noise 0.5 --json".split()) == 0
+    se = json.loads(capsys.readouterr().out)
+    assert se["converged"] is True and 0 < se["excess_risk"] < 1 and se["method"] == "deterministic"
+    assert main("simulate quadratic --d 12 --n 72 --lam 2 --gamma 1.5 --noise 0.5 --seeds 3 --json".split()) == 0
+    sim = json.loads(capsys.readouterr().out)
+    assert sim["excess_risk_mean"] > 0 and sim["excess_risk_sem"] > 0 and len(sim["spectra"]) == 3
+    assert main("bayes quadratic --d 40 --n 800 --gamma 1.5 --noise 0.5 --json".split()) == 0
+    assert 0 < json.loads(capsys.readouterr().out)["excess_risk"] <= se["excess_risk"]
+
+
+def test_derive_quadratic_json_and_comparison(capsys):
+    assert main("derive quadratic --json".split()) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["penalty"] == "trace" and "n_eff" in data["variables"]["ell"] and data["notes"]
+    names = {"ell": ell, "kappa": kappa, "gamma": gamma, "n_eff": sp.Symbol("n_eff", positive=True)}
+    for r in data["regimes"]:
+        assert sp.sympify(r["logd_risk"], locals=names).free_symbols <= {ell, kappa, gamma}
+        assert "n_eff" in r["rate"] or "n" not in r["rate"].replace("n_eff", "")
+    assert main("derive quadratic --compare --json".split()) == 0
+    cmp = json.loads(capsys.readouterr().out)
+    assert cmp["kappa_shift"] == "1" and any(p["verdict"] == "different exponent" for p in cmp["pairings"])
 
 
 SCRIPT = Path(sys.executable).with_name("scalinglab")
