@@ -7,7 +7,9 @@ d^ell counts samples, and the finite-size allowance of SE vs simulation.
   O(1/sqrt d) fluctuations, allowance SE/sqrt(d); the quadratic SE with real features (x x^T - I)/sqrt(d)
   is low by roughly 3/d relative at d = 30-60 (spec/quadratic.md, "Finite d is not Gaussian"): allowance
   QUADRATIC_ALLOWANCE * SE / d with the constant 5 fixed from that statement before any comparison;
-  with the Gaussian design of the same covariance the SE is expected exact up to seed noise: allowance 0.
+  with the Gaussian design of the same covariance the SE misses only its own O(1/d) finite-d terms,
+  measured independently against the Monte-Carlo SE (GOE samples) at d = 25 ... 200: +0.5 to +1.0 SE/d
+  (tests/test_se_matrix.py): allowance GAUSSIAN_ALLOWANCE * SE / d with constant 1.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ QUADRATIC_RAY_DS = tuple(10.0**k for k in (4, 6, 8))
 RAY_DS = {"diagonal": tuple(10.0**k for k in (4, 6, 8, 10, 12)), "quadratic": QUADRATIC_RAY_DS}
 D_MAX = {"diagonal": 1e30, "quadratic": 1e8}
 QUADRATIC_ALLOWANCE = 5.0
+GAUSSIAN_ALLOWANCE = 1.0
 SIM_METHODS = {"diagonal": ("network", "lasso"), "quadratic": ("network", "convex")}
 
 
@@ -75,4 +78,4 @@ def allowance(model: str, se_risk: float, d: int, design: str = "quadratic") -> 
     """Finite-size allowance of |simulation - SE| on top of 3 s.e. (module docstring)."""
     if check_model(model) == "diagonal":
         return se_risk / math.sqrt(d)
-    return 0.0 if design == "gaussian" else QUADRATIC_ALLOWANCE * se_risk / d
+    return (GAUSSIAN_ALLOWANCE if design == "gaussian" else QUADRATIC_ALLOWANCE) * se_risk / d

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .compare import BOUNDARY_BAND, EXPONENT_TOL
-from .models import QUADRATIC_ALLOWANCE, QUADRATIC_RAY_DS, check_model
+from .models import GAUSSIAN_ALLOWANCE, QUADRATIC_ALLOWANCE, QUADRATIC_RAY_DS, check_model
 from .report import figures_from_report, tables_from_report, write_json
 from .store import PointStore, read_store
 from .sweep import Point, check_executor, environment, run_points
@@ -136,7 +136,7 @@ def _crosscheck_report(header: dict, points: list[tuple[str, Point]], value_of, 
     report = {"model": header["model"], "mode": header["mode"], "gamma": header["gamma"],
               "tolerances": {"exponent": EXPONENT_TOL, "boundary_band": BOUNDARY_BAND,
                              "simulation": "3 s.e. + SE/sqrt(d)" if header["model"] == "diagonal" else
-                             f"3 s.e. + {QUADRATIC_ALLOWANCE:g} SE/d (real features), 3 s.e. (Gaussian design)"},
+                             f"3 s.e. + {QUADRATIC_ALLOWANCE:g} SE/d (real features), 3 s.e. + {GAUSSIAN_ALLOWANCE:g} SE/d (Gaussian design)"},
               "command": header["command"], "seeds": header["seeds"], "environment": header["environment"],
               "exponents": {}, "peak": [], "simulations": []}
     for key, delta in (("noisy", header["noise"]), ("noiseless", 0.0)):
