@@ -5,6 +5,11 @@
    from its error bar (error ~ 1/sqrt(samples)), and the time of an SE with that many samples is extrapolated from
    the pilot's time (linear in the samples). The deterministic SE is accurate to ~1e-10 (no sampling noise).
 2. The largest d for which one deterministic SE point takes < 10 s (d = 10^4, 10^6, 10^8, ... until it does not).
+3. Large d along the cross-check's rays n = d^(1 + ell), lam = d^kappa (gamma = 1.5, Delta = 0.5 and 0): seconds and R
+   of one SE point for d = 10^4, 10^6, 10^8, 10^12, 10^16; a ray stops when its next point is predicted to exceed
+   RAY_BUDGET seconds (the time grows by up to ~RAY_GROWTH per step in d, measured). At d = 10^4 a point that took
+   < 2 s is also solved with spikes="exact" (isolated eigenvalues' bumps integrated) to show that the point-eigenvalue
+   spikes (the default) change nothing.
 
 Every time is also given as a ratio to a reference run in the same process: the deterministic SE at d = 400.
 Parameters: n = d^2/2 (alpha = 1/2), lam = 0.3 d, gamma = 1, Delta = 0.25 for part 1; n = d^1.5, lam = d for part 2.
@@ -19,6 +24,12 @@ import time
 from numeric.se_matrix import quadratic_se
 
 TARGET = 1e-3  # relative standard error of R the Monte-Carlo SE must reach
+RAYS = [(0.2, -1.2), (0.55, -0.1), (0.7, -0.1), (1.5, 0.95), (1.5, 1.7), (2.5, 2.3), (4.0, 2.7), (0.7, 0.95),
+        (2.5, 3.6)]
+RAY_DIMENSIONS = (10**4, 10**6, 10**8, 10**12, 10**16)
+RAY_GAMMA = 1.5
+RAY_BUDGET = 20.0  # seconds per point (keeps the run to minutes)
+RAY_GROWTH = 15.0  # largest measured ratio of the times of consecutive points on a ray (d x 100)
 PILOT_SAMPLES = {400: 40, 2000: 4}
 GAMMA, NOISE = 1.0, 0.25
 
@@ -59,6 +70,23 @@ def main() -> None:
             break
         fastest, d = d, d * 100
     print(f"largest d tried (factors of 100) with one SE point under 10 s: {fastest:.0e}")
+    print(f"\npart 3: rays n = d^(1+ell), lam = d^kappa, gamma = {RAY_GAMMA}: seconds and R of one SE point")
+    for noise in (0.5, 0.0):
+        for ell, kappa in RAYS:
+            cells = []
+            for d in RAY_DIMENSIONS:
+                start = time.perf_counter()
+                result = quadratic_se(d, float(d) ** (1 + ell), float(d) ** kappa, RAY_GAMMA, noise)
+                seconds = time.perf_counter() - start
+                flag = "" if result.converged else " (not converged)"
+                cells.append(f"1e{round(math.log10(d))}: {seconds:6.2f}s R={result.excess_risk:.6e}{flag}")
+                if d == RAY_DIMENSIONS[0] and seconds < 2.0:
+                    exact = quadratic_se(d, float(d) ** (1 + ell), float(d) ** kappa, RAY_GAMMA, noise, spikes="exact")
+                    cells[-1] += f" (|limit/exact - 1| = {abs(result.excess_risk / exact.excess_risk - 1):.0e})"
+                if seconds * RAY_GROWTH > RAY_BUDGET and d != RAY_DIMENSIONS[-1]:
+                    cells.append("larger d skipped")
+                    break
+            print(f"Delta={noise} ell={ell} kappa={kappa}: " + "; ".join(cells), flush=True)
 
 if __name__ == "__main__":
     main()

@@ -34,6 +34,13 @@ is ~ rho^(-2 TREE_POINTS) with rho >= 5.8 the Bernstein-ellipse parameter at the
 costs O(log K) instead of O(K) for K atoms. (3) Every node of every piece is evaluated in one vectorised pass
 per Newton step. All positions are stored as an anchor atom plus an offset, so bumps of width sqrt(sigma^2/d)
 around eigenvalues of size sqrt(d) keep their relative precision.
+
+Isolated atoms (``spikes="limit"``). An atom that is a support component of its own (a bump of mass p_j) contributes
+to the soft-threshold SE integrals exactly as a point eigenvalue x_j = a_j + sigma^2 sum_{i != j} p_i/(a_j - a_i) (the
+bump's centre of mass) with squared overlaps q_j^2 = 1 - sigma^2 sum_{i != j} p_i/(a_j - a_i)^2 with its own direction
+and sigma^2 p_i/(a_j - a_i)^2 with the others, plus O(p_j^2) terms that the residue theorem gives in closed form
+(section 'residues'). So these bumps need no quadrature (and no approximation: p_j -> 0 is not needed); only the bump
+containing the threshold gets a short complex path.
 """
 
 from __future__ import annotations
@@ -277,7 +284,8 @@ class _Interactions:
 
     def take(self, queries: np.ndarray) -> "_Interactions":
         """The interactions of a subset of queries (in the given order)."""
-        idx = np.concatenate([np.arange(s, s + c) for s, c in zip(self.starts[queries], self.counts[queries])])
+        idx = np.concatenate([np.zeros(0, dtype=np.int64)] +
+                             [np.arange(s, s + c) for s, c in zip(self.starts[queries], self.counts[queries])])
         counts = self.counts[queries]
         return _Interactions(self.base[idx], self.weight[idx], np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
 
@@ -596,6 +604,7 @@ class FreeConvolution:
     _inter: _Interactions = field(repr=False, default=None)
     _set: _NodeSet = field(repr=False, default=None)  # interior nodes (pieces x nodes)
     _ends: np.ndarray = field(repr=False, default=None)  # x - a[anchor] at the piece ends (pieces x 2)
+    _spikes: "_Spikes" = field(repr=False, default=None)  # isolated atoms kept as point eigenvalues (spikes="limit")
 
     def integrate(self, f) -> float:
         """int f(x) rho_Y(x) dx."""
@@ -643,9 +652,58 @@ class FreeConvolution:
         """x - a[anchor] at the interior nodes (pieces x nodes)."""
         return self._set.e + self.sigma2 * self._set.s1
 
+    def _spike_terms(self, zeta: float) -> tuple[float, float, float]:
+        """(P, J/2, m) of the point-eigenvalue spikes (section 'residues'): their residues, on the side of zeta their
+        bump lies on, and for the bump containing zeta the path correction from the crossing u_zeta."""
+        sp = self._spikes
+        if sp is None or sp.atom.size == 0:
+            return 0.0, 0.0, 0.0
+        a, p = self.atoms[sp.atom], self.masses[sp.atom]
+        half_j, above, below = residue_terms(p, sp.G, sp.h, a - zeta, a, self.sigma2, zeta)
+        inside = (sp.x_lo < zeta) & (zeta < sp.x_hi)  # at most one bump contains zeta
+        up = sp.x_lo >= zeta
+        if inside.any():
+            k = int(np.flatnonzero(inside)[0])
+            e, t = self._spike_crossing(k, zeta)
+            side = 1 if e >= 0 else -1
+            j = sp.atom[k] + side
+            gap = abs(self.atoms[j] - a[k]) if 0 <= j < self.atoms.size else math.inf
+            c = _cut_point(e, math.sqrt(self.sigma2 * p[k]), gap) if t > 0 else e
+            up[k] = c < 0  # the atom (offset 0) lies above c: its residue counts on the upper side
+            if t > 0:
+                inter = sp.inter.take(np.array([k]))
+                corr = _path_correction(inter.base, inter.weight, float(a[k]), c, e + 1j * math.sqrt(t), self.sigma2,
+                                        zeta)
+            else:
+                corr = (0.0, 0.0, 0.0)
+        else:
+            corr = (0.0, 0.0, 0.0)
+        return (float(np.sum(p[up])) + corr[0], float(np.sum(half_j[up])) + corr[1],
+                float(np.sum(above[up]) + np.sum(below[~up])) + corr[2])
+
+    def _spike_crossing(self, k: int, zeta: float) -> tuple[float, float]:
+        """(e, t): u_zeta = a + e inside spike k's bump (x(u_zeta) = zeta) and t there, by safeguarded Newton."""
+        sp = self._spikes
+        inter = sp.inter.take(np.array([k]))
+        shift = self.atoms[sp.atom[k]] - zeta
+        sigma2 = self.sigma2
+
+        def fun(e, rows):
+            t = _solve_t(inter, e[:, None], np.zeros((1, 1)), sigma2)
+            s1, _, s3, s4 = _kernel_sums(inter, e[:, None], t)
+            slope = np.where(t > 0, 2.0 * sigma2 * (t * s4 * s4 + s3 * s3) / s4, 1.0)
+            return (shift + e[:, None] + sigma2 * s1)[:, 0], slope[:, 0]
+
+        lo, hi = sp.lo[k: k + 1], sp.hi[k: k + 1]
+        start = lo + (hi - lo) * (zeta - sp.x_lo[k]) / (sp.x_hi[k] - sp.x_lo[k])
+        e = _bracketed_newton(fun, lo.copy(), hi.copy(), start)
+        t = _solve_t(inter, e[:, None], np.zeros((1, 1)), sigma2)
+        return float(e[0]), float(t[0, 0])
+
     def threshold_integrals(self, zeta: float) -> tuple[float, float]:
         """(P, J/2) at threshold zeta: P = int_{x > zeta} rho_Y and
         J/2 = int (x - zeta)_+ Re g(x) rho_Y(x) dx = (1/2) double integral of ((x-zeta)_+ - (y-zeta)_+)/(x - y)."""
+        spike_p, spike_j, _ = self._spike_terms(zeta)
         base = self.atoms[self._pieces.anchor][:, None]
         xz = (base - zeta) + self.x_offsets
         above = xz > 0
@@ -659,7 +717,7 @@ class FreeConvolution:
             xo = shift + sub.e[1] + self.sigma2 * sub.s1[1]
             P += float(np.sum(sub.weight[1]))
             half_j += float(np.sum(sub.weight[1] * xo * sub.s1[1]))
-        return P, half_j
+        return P + spike_p, half_j + spike_j
 
     def soft_threshold_error(self, zeta: float) -> float:
         """int rho_Y(x) sum_j w_j(x) ((x - zeta)_+ - a_j)^2 dx: (1/d)||f(Y) - S||_F^2 for f(x) = (x - zeta)_+, as an
@@ -678,7 +736,7 @@ class FreeConvolution:
             xo = ns.e + self.sigma2 * ns.s1
             f_minus_anchor = np.where((anchor - zeta) + xo > 0, xo - zeta, -anchor)  # f(x) - a[anchor]
             total += float(np.sum(ns.weight * self.sigma2 * _error_sums(inter, ns.e, ns.t, f_minus_anchor)))
-        return total
+        return total + self._spike_terms(zeta)[2]
 
 
 def _map_point(lo, length, special_lo, special_hi, tau):
@@ -745,27 +803,72 @@ def _join(first, second, order):
     return cls(*(np.concatenate([getattr(first, f), getattr(second, f)])[order] for f in first.__dataclass_fields__))
 
 
+@dataclass(frozen=True, eq=False)
+class _Spikes:
+    """Isolated atoms (single-atom support components) kept as point eigenvalues (section 'residues')."""
+
+    atom: np.ndarray  # atom indices
+    G: np.ndarray  # sum_{i != j} p_i/(a_j - a_i)
+    h: np.ndarray  # sum_{i != j} p_i/(a_j - a_i)^2
+    lo: np.ndarray  # the bump's edges in u (offsets from the atom) and in x
+    hi: np.ndarray
+    x_lo: np.ndarray
+    x_hi: np.ndarray
+    inter: _Interactions  # the spectrum seen from each bump (queries on [lo, hi])
+
+
+def _spikes(tree: _Tree, pieces: _Pieces, sigma2: float) -> _Spikes:
+    """Point-eigenvalue data of the atoms whose single-atom components are the given (one-piece) ``pieces``."""
+    atom = pieces.anchor
+    zero = np.zeros(atom.size)
+    own = tree.interactions(atom, zero, zero)
+    self_leaf = own.base == 0.0  # the atom itself: a level-0 leaf at offset 0 (no other block sits at offset 0)
+    rep = np.repeat(np.arange(atom.size), own.counts)
+    r = np.where(self_leaf, 1.0, own.base)
+    w = np.where(self_leaf, 0.0, own.weight)
+    G = np.bincount(rep, w / r, minlength=atom.size)
+    h = np.bincount(rep, w / (r * r), minlength=atom.size)
+    inter = tree.interactions(atom, pieces.lo, pieces.hi)
+    ends = np.stack([pieces.lo, pieces.hi], axis=1)
+    s1 = _kernel_sums(inter, ends, np.zeros_like(ends), full=True)[0]  # at the edges, t = 0
+    x = tree.a[atom][:, None] + (ends + sigma2 * s1)
+    return _Spikes(atom, G, h, pieces.lo, pieces.hi, x[:, 0], x[:, 1], inter)
+
+
 def free_convolution_semicircle(s, sigma2: float, *, masses=None, nodes: int = DEFAULT_NODES,
-                                merge: float | None = None) -> FreeConvolution:
+                                merge: float | None = None, spikes: str = "exact") -> FreeConvolution:
     """Quadrature for the spectrum of Y = S + sigma W (module docstring).
 
     ``s``: eigenvalues of S (or atoms, with ``masses`` summing to 1). ``merge``: None keeps every atom; a tolerance
     (e.g. MERGE_TOLERANCE) merges runs of close atoms first (``merge_atoms``). ``nodes``: Gauss nodes per piece.
     The pieces of a component whose quadrature mass misses its atoms' mass by more than MASS_TOLERANCE (relative)
     are bisected, up to REFINEMENTS times; ``mass_error`` reports what remains.
+
+    ``spikes``: "exact" integrates every component by quadrature; "limit" keeps each isolated atom (a support component
+    of its own) as a point eigenvalue x_j = a_j + sigma^2 G_j of mass p_j (section 'residues'): a node of weight p_j
+    in ``x``/``weight`` (``density`` nan there, ``overlap`` a_j - sigma^2 G_j). ``threshold_integrals`` and
+    ``soft_threshold_error`` stay exact (the residues are the bump's exact contributions); ``integrate(f)`` gets
+    p_j f(x_j) for the bump, whose error is p_j f''(x_j) R_j^2/8 + ... with R_j = 2 q_j sigma sqrt(p_j) the bump's
+    (semicircle) radius.
     """
     a, p = weighted_atoms(s, masses)
     if not (np.isfinite(sigma2) and sigma2 > 0):
         raise ValueError(f"sigma2 must be finite and > 0 (got {sigma2!r})")
+    if spikes not in SPIKES:
+        raise ValueError(f"spikes must be one of {', '.join(SPIKES)} (got {spikes!r})")
     if merge is not None:
         a, p = merge_atoms(a, p, sigma2, merge)
     tree = _Tree(a, p)
-    pieces, (comp_start, _) = _support_pieces(tree, p, sigma2)
+    pieces, (comp_start, comp_end) = _support_pieces(tree, p, sigma2)
+    point = (comp_start == comp_end) if spikes == "limit" else np.zeros(comp_start.size, dtype=bool)
+    as_point = point[pieces.component]
+    spike = _spikes(tree, _take(pieces, as_point), sigma2)
+    pieces = _take(pieces, ~as_point)
     inter, full = _evaluate_pieces(tree, p, pieces, nodes, sigma2)
     atom_mass = np.add.reduceat(p, comp_start)
     for round_ in range(REFINEMENTS + 1):
         comp_mass = np.bincount(pieces.component, weights=full.weight.sum(axis=1), minlength=comp_start.size)
-        error = np.abs(comp_mass - atom_mass) / atom_mass
+        error = np.where(point, 0.0, np.abs(comp_mass - atom_mass) / atom_mass)
         bad = error[pieces.component] > MASS_TOLERANCE
         if not bad.any() or round_ == REFINEMENTS:
             break
@@ -778,20 +881,111 @@ def free_convolution_semicircle(s, sigma2: float, *, masses=None, nodes: int = D
         # order: each bad piece replaced in place by its two halves
         key = np.concatenate([good.astype(float), bad + 0.25, bad + 0.75])
         order = np.argsort(key, kind="stable")
-        pieces = _join(_Pieces(*(getattr(pieces, f)[good] for f in pieces.__dataclass_fields__)), halves, order)
+        pieces = _join(_take(pieces, good), halves, order)
         inter = _join(inter.take(good), new_inter, order)
         full = _join(_subset(full, good), new_full, order)
     mass_error = float(np.max(error))
     ends = (full.e + sigma2 * full.s1)[:, [0, -1]]
     ns = _NodeSet(full.e[:, 1:-1], full.t[:, 1:-1], full.s1[:, 1:-1], full.weight[:, 1:-1])
     base = a[pieces.anchor][:, None]
-    x = (base + (ns.e + sigma2 * ns.s1)).ravel()
-    overlap = (base + (ns.e - sigma2 * ns.s1)).ravel()
-    density = (np.sqrt(ns.t) / (np.pi * sigma2)).ravel()
-    # support in x: x = u + sigma^2 sum p/(u - a) at the edges (t = 0)
-    first = np.searchsorted(pieces.component, np.arange(comp_start.size), side="left")
-    last = np.searchsorted(pieces.component, np.arange(comp_start.size), side="right") - 1
-    x_lo = a[pieces.anchor[first]] + ends[first, 0]
-    x_hi = a[pieces.anchor[last]] + ends[last, 1]
-    return FreeConvolution(x, density, ns.weight.ravel(), overlap, tuple(zip(x_lo.tolist(), x_hi.tolist())),
-                           float(sigma2), a, p, mass_error, nodes, tree, pieces, inter, ns, ends)
+    spike_a = a[spike.atom]
+    x = np.concatenate([(base + (ns.e + sigma2 * ns.s1)).ravel(), spike_a + sigma2 * spike.G])
+    overlap = np.concatenate([(base + (ns.e - sigma2 * ns.s1)).ravel(), spike_a - sigma2 * spike.G])
+    density = np.concatenate([(np.sqrt(ns.t) / (np.pi * sigma2)).ravel(), np.full(spike.atom.size, np.nan)])
+    weight = np.concatenate([ns.weight.ravel(), p[spike.atom]])
+    # support in x: x = u + sigma^2 sum p/(u - a) at the edges (t = 0), component by component
+    comps = np.flatnonzero(~point)
+    first = np.searchsorted(pieces.component, comps, side="left")
+    last = np.searchsorted(pieces.component, comps, side="right") - 1
+    x_lo = np.concatenate([a[pieces.anchor[first]] + ends[first, 0], spike.x_lo])
+    x_hi = np.concatenate([a[pieces.anchor[last]] + ends[last, 1], spike.x_hi])
+    order = np.argsort(x_lo, kind="stable")
+    return FreeConvolution(x, density, weight, overlap, tuple(zip(x_lo[order].tolist(), x_hi[order].tolist())),
+                           float(sigma2), a, p, mass_error, nodes, tree, pieces, inter, ns, ends, spike)
+
+
+def _take(pieces: _Pieces, rows) -> _Pieces:
+    return _Pieces(*(getattr(pieces, f)[rows] for f in pieces.__dataclass_fields__))
+
+
+# ---------------------------------------------------------------------------------------------- residues
+#
+# The soft-threshold SE integrals without real-axis quadrature. For a polynomial F the integrand F(z) g(z) of
+# int F rho = -(1/pi) Im int F(x) g(x + i0) dx becomes, in the subordination variable omega (z = omega + sigma^2 G(omega),
+# g(z) = G(omega) = sum_j p_j/(omega - a_j)), the meromorphic function F(z(omega)) G(omega) z'(omega) whose only
+# poles are the atoms. Likewise rho Re g = -(1/2 pi) Im g^2 and rho w_j = -(1/pi) Im p_j/(omega - a_j). Closing the
+# contour around the atoms (residues) and cutting it at the threshold (a path from a real point c to
+# omega_zeta = u + i sqrt(t), the preimage of x = zeta) gives, with G_j = sum_{i != j} p_i/(a_j - a_i),
+# h_j = sum_{i != j} p_i/(a_j - a_i)^2, q_j^2 = 1 - sigma^2 h_j and x_j = a_j + sigma^2 G_j (the exact residues):
+#
+#   P     = sum_{a_j > c} p_j                                                   + (1/pi) Im int_c^omega_zeta G z'
+#   J/2   = sum_{a_j > c} [p_j G_j (x_j - zeta) + p_j^2 (2 q_j^2 - 1)/2]        + (1/pi) Im int (z - zeta) G^2 z'/2
+#   m     = sum_{a_j > c} p_j [(2 sigma^2 G_j - zeta)^2 + sigma^2 (1 - sigma^2 G_j^2) - 3 sigma^4 p_j h_j]
+#         + sum_{a_j < c} p_j [a_j^2 - 2 a_j sigma^2 G_j + sigma^2 (1 - p_j)]
+#         + (1/pi) Im int (z - zeta) [G (z - zeta - 2 omega) + 2] z'
+#
+# (m uses sum_i p_i (F - a_i)^2/(omega - a_i) = (F - omega)^2 G + 2 (F - omega) + omega - sum_i p_i a_i.) These are
+# exact for any spectrum. For an isolated atom (its own support component, entirely on one side of zeta) they are its
+# bump's contributions: the bump is a point eigenvalue at its centre of mass x_j with mass p_j, squared overlap q_j^2
+# with its own direction and sigma^2 p_i/(a_j - a_i)^2 with the others, plus the O(p_j^2) terms shown; this is the
+# d -> infinity (point-mass) limit of the bump, and it is exact, not an approximation. G_j and h_j do not depend on
+# sigma^2 or zeta, so one pass over the atoms serves a whole SE solve; the threshold only enters through c and a short
+# path, on which the integrand is evaluated with Gauss-Legendre panels graded towards the real axis.
+
+# Path panels: Gauss-Legendre nodes per panel. Each panel [s, 2 s] of the path from c keeps the nearest pole at >= 3
+# half-lengths (Bernstein parameter >= 3 + sqrt(8)): 16 nodes give an error ~ 5.8^-32 of the panel's integrand scale.
+PATH_NODES = 16
+SPIKES = ("exact", "limit")
+
+
+def residue_terms(p, G, h, a_minus_zeta, a, sigma2: float, zeta: float):
+    """Per-atom residues (section 'residues'): (J/2 if above, m if above, m if below) at threshold zeta."""
+    q2 = 1.0 - sigma2 * h
+    half_j = p * G * (a_minus_zeta + sigma2 * G) + 0.5 * p * p * (2.0 * q2 - 1.0)
+    above = p * ((2.0 * sigma2 * G - zeta) ** 2 + sigma2 * (1.0 - sigma2 * G * G) - 3.0 * sigma2 * sigma2 * p * h)
+    below = p * (a * a - 2.0 * a * sigma2 * G + sigma2 * (1.0 - p))
+    return half_j, above, below
+
+
+def _cut_point(e: float, w: float, gap: float) -> float:
+    """The real start c (offset from the atom) of the path to omega_zeta = a + e + i sqrt(t).
+
+    Straight below u_zeta (vertical path) unless u_zeta is within w/2 of the atom, w = sigma sqrt(p) the radius where
+    the atom's own term sigma^2 p/|omega - a|^2 of sigma^2 h reaches 1: nearer, the integrand grows like
+    (w/|omega - a|)^k and its Im part would cancel to many digits. Then c = a + 2 w on u_zeta's side (at most half the
+    ``gap`` to the next atom there): omega_zeta lies on the atom's arc (|omega_zeta - a| ~ w), and the straight path
+    from c keeps >= 0.89 w from the atom."""
+    if abs(e) >= 0.5 * w:
+        return e
+    return math.copysign(min(2.0 * w, 0.5 * gap), e if e != 0 else 1.0)
+
+
+def _path_correction(base, weight, anchor_pos: float, c: float, end: complex, sigma2: float, zeta: float):
+    """(1/pi) Im of the path integrals c -> end (offsets from the anchor atom at anchor_pos) of the P, J/2 and m
+    integrands G z', (z - zeta) G^2 z'/2 and (z - zeta) [G (z - zeta - 2 omega) + 2] z' (section 'residues');
+    ``base``/``weight``: the spectrum's effective atoms seen from the anchor (offsets a[anchor] - point)."""
+    dist = float(np.min(np.abs(c + base[weight > 0])))  # from c to the nearest pole
+    s, w = _graded_panels(min(0.5, dist / (2.0 * abs(end - c))))
+    off = c + s * (end - c)
+    r = off[:, None] + base[None, :]
+    inv = weight / r
+    g = inv.sum(axis=1)
+    zp = 1.0 - sigma2 * (inv / r).sum(axis=1)
+    F = (anchor_pos - zeta) + off + sigma2 * g  # z - zeta
+    dw = (end - c) * w
+    corr = [g * zp, 0.5 * F * g * g * zp, F * (g * (F - 2.0 * (anchor_pos + off)) + 2.0) * zp]
+    return tuple(float(np.imag(np.sum(v * dw))) / math.pi for v in corr)
+
+
+def _graded_panels(first: float):
+    """Gauss-Legendre nodes and weights on [0, 1] in panels [0, first], [first, 2 first], ... (doubling)."""
+    x, w = np.polynomial.legendre.leggauss(PATH_NODES)
+    edges = [0.0]
+    s = max(first, 1e-300)
+    while s < 1.0:
+        edges.append(s)
+        s *= 2.0
+    edges.append(1.0)
+    edges = np.array(edges)
+    half = np.diff(edges)[:, None] / 2.0
+    return ((edges[:-1, None] + edges[1:, None]) / 2.0 + half * x).ravel(), (half * w).ravel()

@@ -16,7 +16,9 @@ method="deterministic": rho_Y, Re g and the overlaps by free probability (numeri
 an integral of non-negative terms (accurate when R << 1). Teacher eigenvalues closer together than the noise are
 merged (free_probability.merge_atoms, at the power of two just below sigma^2, so that the merged spectrum is
 valid at sigma^2 and piecewise constant in it); above TEACHER_ARRAY_MAX_D the merged power-law spectrum is built
-from the index range of each group without ever listing the d eigenvalues.
+from the index range of each group without ever listing the d eigenvalues. Isolated teacher eigenvalues (their own
+support components) are point eigenvalues with exact residue contributions (spikes="limit", free_probability section
+'residues'); spikes="exact" integrates their bumps instead (same R to ~1e-15, slower).
 method="montecarlo": S* = diag(s) (rotation invariance), B GOE samples W_b (W_ij ~ N(0, 1/d), W_ii ~ N(0, 2/d)),
 the same for every trial sigma^2 and zeta (common random numbers), exact eigendecompositions, and on each sample
     m_b = (1/d) sum_{i,k} (f(mu_i) - s_k)^2 U_ki^2,
@@ -40,6 +42,7 @@ from threadpoolctl import threadpool_limits
 
 from .free_probability import (
     MERGE_TOLERANCE,
+    SPIKES,
     free_convolution_semicircle,
     gauss_pairs,
     merge_atoms,
@@ -105,11 +108,14 @@ class MatrixSEResult:
 
 
 def quadratic_se(d, n, lam, gamma, noise, *, rank=None, method: str = "deterministic", samples: int = 200,
-                 seed: int = 0, nodes: int = SE_NODES, merge: float = MERGE_TOLERANCE) -> MatrixSEResult:
+                 seed: int = 0, nodes: int = SE_NODES, merge: float = MERGE_TOLERANCE,
+                 spikes: str = "limit") -> MatrixSEResult:
     """Solve the SE (module docstring) for the power-law teacher s_k = c k^-gamma (zero beyond ``rank``).
 
     ``samples``/``seed``: GOE samples of the Monte-Carlo method (reproducible from the seed). ``nodes``/``merge``:
-    quadrature nodes per piece and merging tolerance of the deterministic method.
+    quadrature nodes per piece and merging tolerance of the deterministic method. ``spikes``: "limit" (default) keeps
+    every isolated teacher eigenvalue as a point eigenvalue of Y with its exact residue contributions
+    (free_probability, section 'residues': no approximation, no quadrature of its bump); "exact" integrates the bumps.
     """
     d = check_dimension(d)
     n, lam = check_nonnegative("n", n), check_nonnegative("lam", lam)
@@ -120,6 +126,8 @@ def quadratic_se(d, n, lam, gamma, noise, *, rank=None, method: str = "determini
             raise ValueError(f"rank must be <= d (got rank {rank!r}, d {d})")
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)} (got {method!r})")
+    if spikes not in SPIKES:
+        raise ValueError(f"spikes must be one of {', '.join(SPIKES)} (got {spikes!r})")
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
         raise ValueError(f"samples must be an integer >= 2 (got {samples!r})")
     if n == 0:
@@ -127,7 +135,7 @@ def quadratic_se(d, n, lam, gamma, noise, *, rank=None, method: str = "determini
                               0.0 if method == "montecarlo" else math.nan, math.nan, 0)
     alpha = n / d**2
     if method == "deterministic":
-        model = _Deterministic(d, gamma, rank, nodes, merge)
+        model = _Deterministic(d, gamma, rank, nodes, merge, spikes)
     else:
         model = _MonteCarlo(quadratic_teacher_spectrum(d, gamma, rank), int(samples), seed)
     return _solve(model, d, n, alpha, lam, noise, method)
@@ -277,13 +285,14 @@ RECOVERY_RATIO = 1e-12
 class _Deterministic:
     samples = 0
 
-    def __init__(self, d, gamma, rank, nodes, merge):
-        self.d, self.gamma, self.rank, self.nodes, self.merge = d, gamma, rank, nodes, merge
+    def __init__(self, d, gamma, rank, nodes, merge, spikes):
+        self.d, self.gamma, self.rank, self.nodes, self.merge, self.spikes = d, gamma, rank, nodes, merge, spikes
 
     def at(self, sigma2: float) -> "_DeterministicPoint":
         reference = 2.0 ** math.floor(math.log2(sigma2))  # merged spectrum valid for all sigma^2 >= reference
         a, p = teacher_atoms(self.d, self.gamma, self.rank, reference, self.merge)
-        return _DeterministicPoint(free_convolution_semicircle(a, sigma2, masses=p, nodes=self.nodes))
+        return _DeterministicPoint(free_convolution_semicircle(a, sigma2, masses=p, nodes=self.nodes,
+                                                               spikes=self.spikes))
 
 
 class _DeterministicPoint:

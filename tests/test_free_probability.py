@@ -154,3 +154,77 @@ def test_threshold_integrals_are_smooth_in_zeta():
     h = 1e-5
     dP = (fc.threshold_integrals(0.77 - h)[0] - fc.threshold_integrals(0.77 + h)[0]) / (2 * h)
     assert dP == pytest.approx(np.interp(0.77, fine.x, fine.density), rel=1e-4)
+
+
+# ---- isolated atoms as point eigenvalues (spikes="limit"): exact residues ----
+
+
+def _se_integrals(fc, zeta):
+    return (*fc.threshold_integrals(zeta), fc.soft_threshold_error(zeta))
+
+
+@pytest.mark.parametrize("d, gamma, rank, sigma2", [(60, 1.2, None, 0.2), (300, 1.5, None, 0.01),
+                                                    (30, 1.0, 4, 0.02), (2000, 1.5, None, 1e-5)])
+def test_point_spikes_give_the_exact_se_integrals(d, gamma, rank, sigma2):
+    """P, J/2 and m with every isolated atom kept as a point eigenvalue (its residues) agree with the quadrature of its
+    bump to rounding (measured <= 8e-15), for thresholds in the bulk, in gaps and inside the spikes' bumps."""
+    s = quadratic_teacher_spectrum(d, gamma, rank)
+    exact = free_convolution_semicircle(s, sigma2, nodes=48)
+    point = free_convolution_semicircle(s, sigma2, nodes=48, spikes="limit")
+    sp = point._spikes
+    assert sp.atom.size >= 3 and len(point.support) == len(exact.support)
+    zetas = [-0.1, 0.0, 0.05, 0.3, 1.0, 2.5]
+    zetas += [lo + f * (hi - lo) for lo, hi in zip(sp.x_lo[:4], sp.x_hi[:4]) for f in (0.1, 0.5, 0.77, 0.97)]
+    for zeta in zetas:
+        # 1e-10: far above the measured 8e-15, so that only a wrong formula or path fails
+        assert _se_integrals(point, zeta) == pytest.approx(_se_integrals(exact, zeta), rel=1e-10, abs=1e-15)
+
+
+def test_spike_in_a_semicircle_bbp_position_and_overlap():
+    """A spike s of mass p above a semicircle bulk (atom 0 of mass 1 - p): the bump's centre of mass is exactly
+    x = s + sigma^2 (1 - p)/s (the residue identity) and its mean squared overlap with its own direction tends to the
+    BBP value 1 - sigma^2/s^2 as p -> 0 (here 1 - sigma^2 (1 - p)/s^2, the difference being O(p))."""
+    sigma2, s = 1.0, 2.5
+    for p in (1e-3, 1e-5):
+        exact = free_convolution_semicircle([0.0, s], sigma2, masses=[1 - p, p], nodes=48)
+        point = free_convolution_semicircle([0.0, s], sigma2, masses=[1 - p, p], nodes=48, spikes="limit")
+        bump = exact.x > exact.support[1][0] - 1e-12
+        assert np.sum(exact.weight[bump]) == pytest.approx(p, rel=1e-12)
+        centre = np.sum(exact.weight[bump] * exact.x[bump]) / p
+        assert centre == pytest.approx(s + sigma2 * (1 - p) / s, rel=1e-12)
+        assert point.x[-1] == pytest.approx(centre, rel=1e-12)
+        # own-direction weight w = sigma^2 p/((u - s)^2 + t) averaged over the bump (u = (x + overlap)/2)
+        u = (exact.x[bump] + exact.overlap[bump]) / 2
+        t = (np.pi * sigma2 * exact.density[bump]) ** 2
+        q2_bump = np.sum(exact.weight[bump] * sigma2 * p / ((u - s) ** 2 + t)) / p
+        q2 = 1 - sigma2 * point._spikes.h[-1]  # (the bulk, a single atom, is a point eigenvalue too)
+        assert q2 == pytest.approx(1 - sigma2 * (1 - p) / s**2, rel=1e-12)
+        assert abs(q2_bump - q2) < 5 * p  # O(p) (measured ~1.1 p)
+        assert q2 == pytest.approx(1 - sigma2 / s**2, abs=2 * p)
+
+
+def test_point_spike_weights_are_consistent():
+    """At a point eigenvalue the weights q_k^2 and sigma^2 p_j/(a_k - a_j)^2 sum to 1 (by construction), and each
+    spike direction's total weight over the spectrum, q_k^2 p_k + int_rest rho w_k, is p_k (the rest by quadrature:
+    its nodes include the spike in all sums)."""
+    s = quadratic_teacher_spectrum(200, 1.5)
+    sigma2 = 0.02
+    fc = free_convolution_semicircle(s, sigma2, nodes=48, spikes="limit")
+    a, p, sp = fc.atoms, fc.masses, fc._spikes
+    rest = np.isfinite(fc.density)
+    u = (fc.x[rest] + fc.overlap[rest]) / 2
+    t = (np.pi * sigma2 * fc.density[rest]) ** 2
+    for k in range(4):
+        ak, pk = a[sp.atom[k]], p[sp.atom[k]]
+        others = np.arange(a.size) != sp.atom[k]
+        assert (1 - sigma2 * sp.h[k]) + sigma2 * np.sum(p[others] / (ak - a[others]) ** 2) == pytest.approx(1, abs=1e-13)
+        on_rest = np.sum(fc.weight[rest] * sigma2 * pk / ((u - ak) ** 2 + t))
+        # point spikes of the other isolated atoms: their weight on direction k is sigma^2 p_k/(a_j - a_k)^2
+        on_spikes = sum(p[j] * sigma2 * pk / (a[j] - ak) ** 2 for j in sp.atom if j != sp.atom[k])
+        assert (1 - sigma2 * sp.h[k]) * pk + on_rest + on_spikes == pytest.approx(pk, rel=1e-10)
+    assert fc.integrate(lambda x: np.ones_like(x)) == pytest.approx(1.0, rel=1e-12)
+
+
+def test_spikes_option_is_checked():
+    with pytest.raises(ValueError):
+        free_convolution_semicircle([0.0, 1.0], 0.1, spikes="auto")
