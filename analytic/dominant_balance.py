@@ -107,6 +107,7 @@ class Pattern:
     zones: tuple
     equalities: tuple = ()  # (lhs, rhs) pairs that fix unknowns
     conditions: tuple = ()  # (smaller Term, larger Term) pairs that must hold strictly
+    correction: Term | None = None  # relative size of the corrections to the pattern's asymptotic laws
 
 
 def _scale_terms(noise_shift: sp.Expr = sp.Integer(0)) -> dict:
@@ -231,7 +232,8 @@ def matrix_patterns() -> list[Pattern]:
         Pattern("threshold above the bulk edge", _merge_equal_zones(above), conditions=((sc[tau], sc[zeta]),)),
         Pattern("threshold inside the bulk", _merge_equal_zones(below), conditions=((sc[zeta], sc[tau]),)),
         Pattern("threshold at the bulk edge", tuple(at_edge), equalities=((z, sc[tau].expo), (zl, sc[tau].logp)),
-                conditions=((Term(-s, sl, "eps"), ONE),)),
+                conditions=((Term(-s, sl, "eps"), ONE),),
+                correction=Term(-laws.correction * s, laws.correction * sl, "edge-law corrections")),
     ]
 
 
@@ -459,6 +461,11 @@ def _branches_for_placement(model, segments, pat, place, scales, A, noisy):
                 rconds = _eliminate(rconds, free)
                 if rconds is None:
                     continue
+                # terms that depend on a free unknown are below the lead for every admissible value of it
+                terms = tuple(x for x in risk_terms if not (sp.sympify(x.expo).has(*free) or sp.sympify(x.logp).has(*free)))
+                if pat.correction is not None and s in sol and sp.sympify(mse[r].expo).has(s):  # a law in eps
+                    rel = pat.correction.subs(sol)
+                    terms += (lead.shifted(rel.expo, rel.logp, f"{pat.correction.label} of {lead.label}"),)
                 out.append(
                     Branch(
                         pattern=pat.name,
@@ -468,7 +475,7 @@ def _branches_for_placement(model, segments, pat, place, scales, A, noisy):
                         solution={str(k2): v for k2, v in sol.items()},
                         region=tuple(_normalise(c) for c in rconds),
                         risk=lead,
-                        risk_terms=risk_terms,
+                        risk_terms=terms,
                         learned=_learned_description(segments, place, pat.name) if model.thresholding else "",
                     )
                 )

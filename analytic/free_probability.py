@@ -158,6 +158,7 @@ class EdgeLaws:
     first: EdgeLaw  # M_1
     second: EdgeLaw  # M_2: the fitted noise (1/d) Tr f(Y)^2 of the bulk
     pairs: EdgeLaw  # J
+    correction: sp.Expr  # the laws hold up to relative corrections of order eps^correction
 
 
 @lru_cache(maxsize=None)
@@ -166,7 +167,9 @@ def edge_laws() -> EdgeLaws:
 
     J = P^2 + 2 int_{x > zeta} (x - zeta) rho(x) [int_{y < zeta} rho(y)/(x - y) dy] dx; as eps -> 0 the
     inner integral tends to the (finite) Stieltjes transform at the edge, g(edge), so the second term
-    is 2 g(edge) M_1 to leading order, and the smaller of the two powers of eps wins.
+    is 2 g(edge) M_1 to leading order, and the smaller of the two powers of eps wins. The relative
+    correction is the gap between the two powers (P^2 against 2 g M_1: eps^(1/2)); the inner integral
+    differs from g(edge) by the same order (the sliver of mass P ~ eps^(3/2) above zeta at distance ~ eps).
     """
     sc = semicircle()
     mass, first, second = (_edge_integral(k) for k in (0, 1, 2))
@@ -178,7 +181,8 @@ def edge_laws() -> EdgeLaws:
         pairs = square
     else:
         pairs = EdgeLaw(cross.coeff + square.coeff, cross.power, 0)
-    return EdgeLaws(mass, first, second, pairs)
+    correction = sp.Abs(square.power - cross.power) or sp.Integer(1)
+    return EdgeLaws(mass, first, second, pairs, correction)
 
 
 @lru_cache(maxsize=None)

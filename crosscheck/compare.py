@@ -8,7 +8,9 @@ Tolerances (stated once, used everywhere):
   counted.
 * PREASYMPTOTIC_RATIO = 0.1: a point is pre-asymptotic (shown, flagged, not counted) while a
   sub-leading term of its derived law, constants set to 1, is within a factor 10 of the leading
-  one at the largest d reached; rays are extended in d (up to rays.D_MAX) to get past that.
+  one at the largest d reached; rays are extended in d (up to models.D_MAX) to get past that. A ray
+  that reached D_MAX with its slope still moving by more than rays.SETTLE_TOL (not settled: no
+  measurement yet) is pre-asymptotic too; the report gives its trend.
 * SE vs simulation: |sim - SE| <= 3 s.e. + a finite-size allowance fixed in advance per model
   (``models.allowance``): SE/sqrt(d) for the diagonal network (the O(1/sqrt d) fluctuation of the AMP
   prediction, spec/method.md), 5 SE/d for the quadratic network on its real features (spec/quadratic.md)
@@ -26,7 +28,7 @@ import sympy as sp
 from analytic.symbols import ell as ELL, gamma as GAMMA, kappa as KAPPA
 
 from . import models
-from .rays import RayMeasurement, measure_ray
+from .rays import SETTLE_TOL, RayMeasurement, measure_ray
 
 EXPONENT_TOL = 0.05
 BOUNDARY_BAND = 0.15
@@ -93,8 +95,8 @@ def check_point(diagram, ell: float, kappa: float, gamma: float, noise: float, d
         status = "SE not converged"
     elif dist < BOUNDARY_BAND:
         status = "near boundary"
-    elif not until(ray.ds[-1]) and abs(diff) > EXPONENT_TOL:
-        status = "pre-asymptotic"
+    elif abs(diff) > EXPONENT_TOL and (not until(ray.ds[-1]) or abs(ray.trend) > SETTLE_TOL):
+        status = "pre-asymptotic"  # crossovers of the derived law not past, or the slope not settled at D_MAX
     else:
         status = "agree" if abs(diff) <= EXPONENT_TOL else "disagree"
     method = (f"slope of log(R (ln d)^{-p:g}) vs log d (log-corrected law)" if p else "slope of log R vs log d")

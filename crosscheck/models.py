@@ -23,9 +23,9 @@ SAMPLE_SHIFT = {"diagonal": 0, "quadratic": 1}
 # at d = 1e6; beyond, its geometric bins keep their relative error, and a solve that leaves the
 # float64 range is flagged. Quadratic: see numeric/se_matrix.py for the cost per point and the
 # merging error that set its range.
-QUADRATIC_RAY_DS = tuple(10.0**k for k in (4, 6, 8))
+QUADRATIC_RAY_DS = tuple(10.0**k for k in (2, 3, 4))
 RAY_DS = {"diagonal": tuple(10.0**k for k in (4, 6, 8, 10, 12)), "quadratic": QUADRATIC_RAY_DS}
-D_MAX = {"diagonal": 1e30, "quadratic": 1e8}
+D_MAX = {"diagonal": 1e30, "quadratic": 1e4}
 QUADRATIC_ALLOWANCE = 5.0
 GAUSSIAN_ALLOWANCE = 1.0
 SIM_METHODS = {"diagonal": ("network", "lasso"), "quadratic": ("network", "convex")}

@@ -51,7 +51,7 @@ def _quadratic_sims(ds, noiseless_points=_Q_POINTS, gaussian_max_d=60) -> tuple:
                  if design == "quadratic" or d <= gaussian_max_d)
 
 
-QUICK_QUADRATIC = dict(ells=(0.2, 0.7, 1.5, 2.5, 4.0), kappas=(-1.2, -0.1, 0.95, 1.7, 3.2, 4.7, 2.3, 3.6),
+QUICK_QUADRATIC = dict(ells=(0.2, 0.7, 1.5, 2.5), kappas=(-1.2, -0.1, 0.95, 2.3, 3.6),
                        ds=QUADRATIC_RAY_DS, peak=(), sims=_quadratic_sims((30, 60), _Q_POINTS[::2]), seeds=8)
 FULL_QUADRATIC = dict(QUICK_QUADRATIC, ells=tuple(np.round(np.arange(0.25, 4.01, 0.25), 2)),
                       kappas=tuple(np.round(np.arange(-1.5, 5.01, 0.5), 2)), sims=_quadratic_sims((30, 60, 100)))

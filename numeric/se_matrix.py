@@ -276,7 +276,9 @@ _LOG_XTOL, _LOG_RTOL = 1e-12, 4.0 * np.finfo(float).eps
 
 # Delta = 0: the search for sigma^2 stops RECOVERY_RATIO below the start (Delta + 2)/(4 alpha) (the S_hat = 0 value):
 # F >= 0 down there is reported as exact recovery (R at that sigma^2, ~RECOVERY_RATIO x R(S_hat = 0) or less).
-RECOVERY_RATIO = 1e-12
+# 1e-100: the noiseless dense regime has R ~ lam^2/n_eff^2, e.g. 1e-21 at d = 1e4 (a floor of 1e-12 returned the floor
+# instead of the fixed point, measured); 1e-250 overflowed intermediate sums in free_probability.
+RECOVERY_RATIO = 1e-100
 
 
 # ---------------------------------------------------------------------------------------------- deterministic

@@ -1,0 +1,70 @@
+"""The cross-check of the quadratic network: rays in n_eff, claims in n_eff, SE vs simulations, the report."""
+
+import json
+
+import pytest
+import sympy as sp
+
+from analytic import derive
+from analytic.symbols import ell, kappa
+from crosscheck.claims import check_claim, power_law
+from crosscheck.compare import check_point, compare_with_simulation
+from crosscheck.models import allowance, samples
+from crosscheck.rays import measure_ray
+from crosscheck.run import run_crosscheck
+
+n, d, lam, n_eff = sp.symbols("n d lam n_eff", positive=True)
+
+
+def test_rates_in_n_eff_and_n_mean_the_same_ray():
+    assert power_law(d / n_eff, "quadratic") == power_law(d**2 / n, "quadratic") == (1 - ell, 0)
+    assert sp.simplify(power_law(lam**2 / n_eff**2, "quadratic")[0] - (2 * kappa - 2 * ell)) == 0
+    assert samples("quadratic", 100.0, 0.5) == pytest.approx(100.0**1.5)
+    with pytest.raises(ValueError, match="n_eff"):
+        power_law(n_eff, "diagonal")
+
+
+def test_variance_limited_ray_has_the_least_squares_exponent():
+    """n_eff = d^1.5 (n = d^2.5), small lam: the PSD least-squares variance d/n_eff, slope -1/2."""
+    ray = measure_ray(1.5, -0.1, 1.5, 0.5, [1e3, 1e4, 1e5], model="quadratic")
+    assert ray.converged and ray.exponent == pytest.approx(-0.5, abs=0.02)
+
+
+def test_check_point_in_the_sparse_regime():
+    diagram = derive("quadratic")
+    pc = check_point(diagram, 2.5, 2.3, 1.5, 0.5, [1e3, 1e4, 1e5])
+    assert pc.regime == "sparse (top-K learned)" and pc.analytic_exponent == pytest.approx(-(2 / 3) * 1.4)
+    assert pc.status == "agree", pc
+
+
+def test_claim_in_n_eff_holds_and_the_diagonal_law_fails():
+    holds = check_claim("d/n_eff", "n_eff >> d, n_eff << d**2, lam << sqrt(n)", gamma=1.5, noise=0.5, points=2,
+                        model="quadratic")
+    assert holds["verdict"] == "holds", holds["points"]
+    # the diagonal network's interpolation law 1/log(d) is not the quadratic one (n_eff/d)^(2/5)
+    fails = check_claim("1/log(d)", "d**(1/2) << n_eff, n_eff << d, lam << sqrt(n)", gamma=1.5, noise=0.5, points=2,
+                        model="quadratic")
+    assert fails["verdict"] in ("fails", "inconclusive") and fails["verdict"] != "holds"
+
+
+@pytest.mark.parametrize("design", ["quadratic", "gaussian"])
+def test_se_vs_simulation_record(design):
+    check = compare_with_simulation(12, 72, 2.0, 1.5, 0.5, seeds=3, method="convex", model="quadratic", design=design)
+    assert check.model == "quadratic" and check.design == design and check.sim_sem > 0
+    assert check.allowance == pytest.approx(allowance("quadratic", check.se_risk, 12, design))
+    assert allowance("quadratic", 1.0, 60, "quadratic") == pytest.approx(5 / 60)
+    assert allowance("quadratic", 1.0, 60, "gaussian") == pytest.approx(1 / 60)
+
+
+def test_quadratic_report(tmp_path):
+    config = dict(ells=(1.5,), kappas=(-0.1,), ds=(1e2, 1e3, 1e4), peak=(),
+                  sims=((12, 0.5, 0.3, True, "quadratic", ("network", "convex")), (12, 0.5, 0.3, True, "gaussian", ("convex",))),
+                  seeds=3)
+    report = run_crosscheck("quadratic", quick=True, out=tmp_path, gamma=1.5, noise=0.5, progress=False, config=config)
+    s = report["summary"]
+    assert s["points"] == 2 and s["simulations"] == 3
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["model"] == "quadratic" and "real features" in saved["tolerances"]["simulation"]
+    for name in ("table.tex", "phase_diagram_noisy.png", "se_vs_simulation.png", "finite_size_gap.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert r"n_{\mathrm{eff}}" in (tmp_path / "table.tex").read_text()
