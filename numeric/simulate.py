@@ -56,16 +56,19 @@ def sample_problem(d: int, n: int, gamma: float, noise: float, rng: np.random.Ge
     return theta_star, X, X @ theta_star / math.sqrt(d) + math.sqrt(noise) * rng.standard_normal(n)
 
 
+def check_simulation(d, n, lam, gamma, noise, seeds, base_seed, method, methods) -> tuple:
+    """Validate the arguments every simulation shares (one-line ValueErrors); n, seeds and base_seed are counts."""
+    d, _, lam, gamma, noise = check_diagonal_params(d, n, lam, gamma, noise)
+    if method not in methods:
+        raise ValueError(f"unknown method {method!r} (choose from {', '.join(methods)})")
+    return d, check_count("n", n, 1), lam, gamma, noise, check_count("seeds", seeds, 1), check_count("base_seed", base_seed, 0)
+
+
 def simulate_diagonal(
     d, n, lam, gamma, noise, *, seeds: int = 8, method: str = "network", teacher: str = "signs", base_seed: int = 0
 ) -> SimResult:
     """Mean excess risk ||theta_hat - theta*||^2 / d over ``seeds`` independent draws (module docstring)."""
-    d, _, lam, gamma, noise = check_diagonal_params(d, n, lam, gamma, noise)
-    n = check_count("n", n, 1)
-    seeds = check_count("seeds", seeds, 1)
-    base_seed = check_count("base_seed", base_seed, 0)
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
+    d, n, lam, gamma, noise, seeds, base_seed = check_simulation(d, n, lam, gamma, noise, seeds, base_seed, method, METHODS)
     if teacher not in VARIANTS:
         raise ValueError(f"unknown teacher variant {teacher!r} (choose from {', '.join(VARIANTS)})")
     risks, failures = [], []

@@ -24,8 +24,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .convex_psd import GaussianDesign, QuadraticDesign, solve_psd
-from .params import check_count, check_diagonal_params
-from .simulate import SimResult, finite_or_none
+from .params import check_count
+from .simulate import SimResult, check_simulation, finite_or_none
 from .teachers import quadratic_teacher
 from .train_quadratic import check_width, train_quadratic_network
 
@@ -65,12 +65,7 @@ def simulate_quadratic(
 
     ``width`` (network only) defaults to d and must be >= d; ``rank`` truncates the teacher spectrum.
     """
-    d, _, lam, gamma, noise = check_diagonal_params(d, n, lam, gamma, noise)
-    n = check_count("n", n, 1)
-    seeds = check_count("seeds", seeds, 1)
-    base_seed = check_count("base_seed", base_seed, 0)
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
+    d, n, lam, gamma, noise, seeds, base_seed = check_simulation(d, n, lam, gamma, noise, seeds, base_seed, method, METHODS)
     if design not in DESIGNS:
         raise ValueError(f"unknown design {design!r} (choose from {', '.join(DESIGNS)})")
     if method == "network" and design == "gaussian":
