@@ -217,7 +217,7 @@ def matrix_patterns() -> list[Pattern]:
     pairs eps^pJ to the divergence (``free_probability.edge_laws``)."""
     from . import matrix_channel as mc
 
-    sc = _scale_terms(MATRIX_NOISE_SHIFT)
+    sc = _scale_terms(matrix_noise_shift())
     table, edge = mc.zone_table(), mc.edge_table()
     zone = lambda order, upper, lower, *extra: _zone_from_table(table, order, upper, lower, *extra, sc=sc)  # noqa: E731
     above = [zone((a, zeta, tau), None, sc[zeta]), zone((zeta, a, tau), sc[zeta], sc[tau]), zone((zeta, tau, a), sc[tau], None)]
@@ -261,8 +261,9 @@ def scalar_model(ch: Channel) -> Model:
     return Model(ch.name, tuple(pats), _log_exponent(1 / n), _log_exponent(ch.calibration), ch.thresholding)
 
 
-#: sigma = tau / (2 sqrt(alpha)) with alpha = n/d^2 = d^(ell - 1) (n_eff = d^ell)
-MATRIX_NOISE_SHIFT = (1 - ell) / 2
+def matrix_noise_shift() -> sp.Expr:
+    """log_d(sigma / tau) with sigma = tau / (2 sqrt(alpha)), alpha = n/d^2 = n_eff/d (n stands for n_eff)."""
+    return _log_exponent(sp.sqrt(1 / (4 * (n / d))))
 
 
 def matrix_model() -> Model:
@@ -270,9 +271,6 @@ def matrix_model() -> Model:
     A = lam / (2 d alpha) (``matrix_channel.calibration``; ell = log_d n_eff, n_eff = n/d)."""
     from . import matrix_channel as mc
 
-    shift = _log_exponent(sp.sqrt(1 / (4 * (n / d))))  # sigma / tau = 1/(2 sqrt(alpha)), alpha = n_eff/d
-    if sp.simplify(shift - MATRIX_NOISE_SHIFT) != 0:
-        raise ArithmeticError(f"noise scale shift {shift} != {MATRIX_NOISE_SHIFT}")
     return Model("trace", tuple(matrix_patterns()), _log_exponent(1 / d), _log_exponent(mc.calibration()), True)
 
 

@@ -20,8 +20,8 @@ import numpy as np
 import sympy as sp
 
 from .dominant_balance import (
-    MATRIX_NOISE_SHIFT,
     matrix_model,
+    matrix_noise_shift,
     power_law_teacher,
     scalar_model,
 )
@@ -37,10 +37,10 @@ def kappa_shift() -> sp.Expr:
     k_d, k_q = sp.symbols("kappa_d kappa_q", real=True)
     diag, quad = scalar_model(channel("l1")), matrix_model()
     lhs = diag.calibration.subs(kappa, k_d)  # LASSO noise scale tau ~ d^0
-    rhs = quad.calibration.subs(kappa, k_q) - MATRIX_NOISE_SHIFT
+    rhs = quad.calibration.subs(kappa, k_q) - matrix_noise_shift()
     (k_q_of_k_d,) = sp.solve(sp.Eq(lhs, rhs), k_q)
     top = lambda norm2, shift: power_law_teacher(norm2)[0].alpha0 - shift  # noqa: E731
-    if sp.simplify(top(n, 0) - top(d, MATRIX_NOISE_SHIFT)) != 0:
+    if sp.simplify(top(n, 0) - top(d, matrix_noise_shift())) != 0:
         raise ArithmeticError("teacher-to-noise ratios differ: no n -> n_eff correspondence")
     shift = sp.simplify(k_q_of_k_d - k_d)
     if shift.free_symbols:

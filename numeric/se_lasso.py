@@ -95,9 +95,15 @@ class SEResult:
     message: str
 
     def to_dict(self) -> dict:
-        """Plain Python floats / bools / ints / strs (nan and inf stay floats)."""
-        kinds = {"converged": bool, "iterations": int, "method": str, "message": str}
-        return {f.name: kinds.get(f.name, float)(getattr(self, f.name)) for f in fields(self)}
+        return plain_dict(self)
+
+
+_KINDS = {"converged": bool, "iterations": int, "samples": int, "method": str, "message": str}
+
+
+def plain_dict(result) -> dict:
+    """A result dataclass as plain Python floats / bools / ints / strs (nan and inf stay floats)."""
+    return {f.name: _KINDS.get(f.name, float)(getattr(result, f.name)) for f in fields(result)}
 
 
 def check_digits(digits) -> int | None:

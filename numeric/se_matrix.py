@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
@@ -49,7 +49,7 @@ from .free_probability import (
     weighted_atoms,
 )
 from .params import check_dimension, check_gamma, check_nonnegative
-from .se_lasso import RootFindingError
+from .se_lasso import RootFindingError, plain_dict
 from .teachers import quadratic_teacher_spectrum, teacher_scale
 
 METHODS = ("deterministic", "montecarlo")
@@ -102,9 +102,7 @@ class MatrixSEResult:
     samples: int = 0
 
     def to_dict(self) -> dict:
-        """Plain Python floats / bools / ints / strs (nan and inf stay floats)."""
-        kinds = {"converged": bool, "iterations": int, "method": str, "message": str, "samples": int}
-        return {f.name: kinds.get(f.name, float)(getattr(self, f.name)) for f in fields(self)}
+        return plain_dict(self)
 
 
 def quadratic_se(d, n, lam, gamma, noise, *, rank=None, method: str = "deterministic", samples: int = 200,
