@@ -24,7 +24,7 @@ def check_dimension(d) -> int:
     x = _finite("d", d)
     if x < 1 or x != int(x):
         raise ValueError(f"d must be an integer >= 1 (got {d!r})")
-    return int(x)
+    return int(d) if isinstance(d, int) else int(x)  # a Python int stays exact (10**24 is not a float)
 
 
 def check_gamma(gamma) -> float:
@@ -71,3 +71,15 @@ def check_count(name: str, value, minimum: int) -> int:
     if not ok:
         raise ValueError(f"{name} must be an integer >= {minimum} (got {value!r})")
     return int(value)
+
+
+def check_alpha(alpha) -> float:
+    """alpha is the decay of the dynamics teacher's coefficients lambda_j ~ j^-alpha: any finite alpha >= 0."""
+    return check_nonnegative("alpha", alpha)
+
+
+def check_positive(name: str, value) -> float:
+    x = _finite(name, value)
+    if x <= 0:
+        raise ValueError(f"{name} must be > 0 (got {value!r})")
+    return x

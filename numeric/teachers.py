@@ -34,14 +34,22 @@ def _tail_sum(a: int, b: int, s: float) -> float:
     return integral + 0.5 * (f(a) + f(b)) + (f1(b) - f1(a)) / 12.0 - (f3(b) - f3(a)) / 720.0
 
 
+def sum_of_powers(first: int, last: int, s: float) -> float:
+    """sum_{j=first}^{last} j^{-s} (0 if last < first): terms added one by one (smallest first) up to
+    j = _DIRECT_SUM_MAX_D, Euler-Maclaurin (``_tail_sum``) beyond."""
+    if last < first:
+        return 0.0
+    stop = min(last, _DIRECT_SUM_MAX_D)
+    j = np.arange(stop, first - 1, -1, dtype=float) if first <= stop else np.zeros(0)
+    head = float(np.sum(j ** (-float(s))))
+    if last <= _DIRECT_SUM_MAX_D:
+        return head
+    return head + _tail_sum(float(max(first, _DIRECT_SUM_MAX_D + 1)), float(last), float(s))
+
+
 def power_sum(d: int, gamma: float) -> float:
     """S_d = sum_{j=1}^{d} j^{-2 gamma}."""
-    d, gamma = check_dimension(d), check_gamma(gamma)
-    j = np.arange(min(d, _DIRECT_SUM_MAX_D), 0, -1, dtype=float)  # smallest terms first
-    head = float(np.sum(j ** (-2.0 * gamma)))
-    if d <= _DIRECT_SUM_MAX_D:
-        return head
-    return head + _tail_sum(float(_DIRECT_SUM_MAX_D + 1), float(d), 2.0 * gamma)
+    return sum_of_powers(1, check_dimension(d), 2.0 * check_gamma(gamma))
 
 
 def teacher_scale(d: int, gamma: float) -> float:
