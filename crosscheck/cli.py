@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from .models import MODELS
@@ -24,10 +25,51 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(message)
 
 
-def _model(value: str) -> str:
-    if value not in MODELS:
-        raise InputError(f"unknown model {value!r} (available: {', '.join(MODELS)})")
+# The training dynamics (spec/dynamics.md) is a model of its own for derive/crosscheck/claim; the
+# flow and sgd verbs simulate the quadratic network's dynamics only.
+VERB_MODELS = {"derive": MODELS + ("dynamics",), "crosscheck": MODELS + ("dynamics",), "claim": MODELS + ("dynamics",),
+               "flow": ("quadratic",), "sgd": ("quadratic",)}
+
+
+def _model(command: str, value: str) -> str:
+    models = VERB_MODELS.get(command, MODELS)
+    if value not in models:
+        raise InputError(f"unknown model {value!r} for {command} (available: {', '.join(models)})")
     return value
+
+
+def _integer(name: str):
+    """An exact integer from text such as 1000 or 1e24 (float() would round 1e24)."""
+    def parse(text: str) -> int:
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise InputError(f"--{name} must be an integer (got {text!r})") from None
+        if not value.is_finite() or value != value.to_integral_value():
+            raise InputError(f"--{name} must be an integer (got {text!r})")
+        return int(value)
+    return parse
+
+
+def _times(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"--t must be comma-separated numbers (got {text!r})") from None
+    if not values:
+        raise InputError("--t needs at least one time")
+    return values
+
+
+def _dynamics(p):
+    p.add_argument("model", help="quadratic (the network whose dynamics is simulated)")
+    p.add_argument("--d", type=_integer("d"), required=True, help="input dimension (integer, e.g. 1000 or 1e24)")
+    p.add_argument("--r", type=_integer("r"), required=True, help="teacher rank r <= d")
+    p.add_argument("--alpha", type=float, required=True, help="teacher decay: lambda_j ~ j^-alpha (alpha >= 0)")
+    p.add_argument("--width", type=_integer("width"), required=True, help="student width m")
+    p.add_argument("--sigma0", type=float, default=1.0, help="initial weights N(0, sigma0^2/d) (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights (default 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def _physical(p, *, lam=True):
@@ -110,6 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder: points.jsonl, summary.json, summary.csv")
     p.add_argument("--json", action="store_true", help="print the summary (without rows) as JSON")
     _executor(p)
+
+    p = sub.add_parser("flow", help="exact gradient flow of the quadratic network on the He2 teacher (cost independent of d)")
+    _dynamics(p)
+    p.add_argument("--t", type=_times, required=True, help="times T1,T2,... (t = learning rate x steps)")
+    p.add_argument("--head", type=_integer("head"), default=None,
+                   help="teacher directions followed exactly (default min(r, 1000)); the others are certified unlearned")
+
+    p = sub.add_parser("sgd", help="online SGD of the quadratic network on the He2 teacher, averaged over seeds")
+    _dynamics(p)
+    p.add_argument("--steps", type=_integer("steps"), required=True, help="SGD steps (one fresh batch each)")
+    p.add_argument("--lr", type=float, required=True, help="step size eta (time t = eta x steps)")
+    p.add_argument("--batch", type=_integer("batch"), default=1, help="batch size B (default 1)")
+    p.add_argument("--noise", type=float, default=0.0, help="label-noise variance Delta (default 0)")
+    p.add_argument("--seeds", type=int, default=8, help="independent runs (default 8)")
 
     p = sub.add_parser("report", help="rebuild the report of a crosscheck or sweep folder from its points.jsonl")
     p.add_argument("out", metavar="DIR")
@@ -201,7 +257,14 @@ def _cmd_derive(args) -> int:
         else:
             print(comparison_markdown(args.noiseless))
         return 0
-    diagram = derive(args.model, penalty=args.penalty, noiseless=args.noiseless, teacher=args.teacher)
+    if args.model == "dynamics":
+        from analytic.dynamics_laws import derive_dynamics
+
+        if args.noiseless or args.penalty is not None or args.teacher != "power-law":
+            raise InputError("--noiseless, --penalty and --teacher apply to the diagonal and quadratic networks only")
+        diagram = derive_dynamics()
+    else:
+        diagram = derive(args.model, penalty=args.penalty, noiseless=args.noiseless, teacher=args.teacher)
     if args.latex:
         print(table_latex(diagram))
         return 0
@@ -209,8 +272,11 @@ def _cmd_derive(args) -> int:
     if args.json:
         print(json.dumps(data))
         return 0
-    print(f"{data['model']} network, penalty {data['penalty']}, {data['noise']}, teacher {data['teacher']}")
-    print(f"R ~ d^logd_risk (ln d)^log_power; ell = {data['variables']['ell']}, kappa = log_d lam\n")
+    if args.model == "dynamics":
+        print(f"training dynamics of the quadratic network: {data['teacher']}")
+    else:
+        print(f"{data['model']} network, penalty {data['penalty']}, {data['noise']}, teacher {data['teacher']}")
+    print("R ~ d^logd_risk (ln d)^log_power; " + ", ".join(f"{k} = {v}" for k, v in data["variables"].items()) + "\n")
     for r in data["regimes"]:
         logs = f" (ln d)^({r['log_power']})" if r["log_power"] != "0" else ""
         print(f"{r['name']}\n    R ~ {r['rate']}   [log_d R = {r['logd_risk']}{logs}]\n    where {r['condition']}")
@@ -222,6 +288,15 @@ def _cmd_derive(args) -> int:
 def _cmd_crosscheck(args) -> int:
     from .run import run_crosscheck
 
+    if args.model == "dynamics":
+        from .dynamics_run import run_dynamics_crosscheck
+
+        _only(args, "diagonal or quadratic", gamma=1.5, noise=0.5)
+        report = run_dynamics_crosscheck(quick=args.quick, out=Path(args.out), progress=not args.json, jobs=args.jobs,
+                                         scheduler=args.scheduler)
+        if args.json:
+            print(json.dumps(report["summary"]))
+        return 0 if report["summary"]["passed"] else 1
     report = run_crosscheck(args.model, quick=args.quick, out=Path(args.out), gamma=args.gamma, noise=args.noise,
                             progress=not args.json, jobs=args.jobs, scheduler=args.scheduler)
     if args.json:
@@ -262,15 +337,36 @@ def _cmd_claim(args) -> int:
     return {"holds": 0, "fails": 1, "inconclusive": 3}[verdict["verdict"]]
 
 
+def _cmd_flow(args) -> int:
+    from numeric.flow import DEFAULT_HEAD, gradient_flow
+
+    head = min(args.r, DEFAULT_HEAD) if args.head is None else args.head
+    res = gradient_flow(args.d, args.r, args.alpha, args.width, args.t, sigma0=args.sigma0, seed=args.seed, head=head)
+    return _report(args, res, ("d", "r", "alpha", "width", "sigma0", "seed"), width=14)
+
+
+def _cmd_sgd(args) -> int:
+    from numeric.sgd import online_sgd
+
+    res = online_sgd(args.d, args.r, args.alpha, args.width, args.steps, args.lr, batch=args.batch, noise=args.noise,
+                     seeds=args.seeds, sigma0=args.sigma0, base_seed=args.seed)
+    diverged = int(res.diverged.sum())
+    out = {"model": args.model, **res.to_dict(), "c": res.c, "diverged_seeds": diverged,
+           "message": f"{diverged} of {res.seeds} seeds diverged (c = lr d Tr A / B = {res.c:.3g})" if diverged else "ok"}
+    _emit(out, args.json, "\n".join(f"{k:>14}: {v}" for k, v in out.items()))
+    return 1 if diverged else 0
+
+
 COMMANDS = {"se": _cmd_se, "bayes": _cmd_bayes, "simulate": _cmd_simulate, "derive": _cmd_derive,
-            "crosscheck": _cmd_crosscheck, "sweep": _cmd_sweep, "report": _cmd_report, "claim": _cmd_claim}
+            "crosscheck": _cmd_crosscheck, "sweep": _cmd_sweep, "report": _cmd_report, "claim": _cmd_claim,
+            "flow": _cmd_flow, "sgd": _cmd_sgd}
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command != "report":
-            _model(args.model)
+            _model(args.command, args.model)
         return COMMANDS[args.command](args)
     except (InputError, ValueError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__

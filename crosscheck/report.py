@@ -68,7 +68,7 @@ def phase_diagram_figure(section: dict, stem: Path, model: str = "diagonal") -> 
     ax.set_ylabel(r"$\kappa = \log_d \lambda$")
     ax.set_title(f"{model} network, $\\gamma$ = {gamma}, $\\Delta$ = {section['noise']}: SE slopes vs derived regimes\n"
                  "(background: analytic exponent; edge: white agree, orange near a boundary or pre-asymptotic, red disagree)", fontsize=9)
-    return _save(fig, stem)
+    return save_figure(fig, stem)
 
 
 def _series(c: dict) -> str:
@@ -95,7 +95,7 @@ def simulation_figure(checks: list[dict], stem: Path) -> list[str]:
     ax.set_ylabel("excess risk R")
     ax.legend(fontsize=7)
     ax.set_title("finite-d SE vs trained networks and convex solves", fontsize=9)
-    return _save(fig, stem)
+    return save_figure(fig, stem)
 
 
 def finite_size_figure(checks: list[dict], stem: Path) -> list[str]:
@@ -118,10 +118,10 @@ def finite_size_figure(checks: list[dict], stem: Path) -> list[str]:
     ax.set_ylabel("(simulation - SE) / SE   (bars: 3 s.e.)")
     ax.legend(fontsize=7)
     ax.set_title("finite-size gap of the SE, by design", fontsize=9)
-    return _save(fig, stem)
+    return save_figure(fig, stem)
 
 
-def _save(fig, stem: Path) -> list[str]:
+def save_figure(fig, stem: Path) -> list[str]:
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []
     for ext in ("png", "pdf"):

@@ -261,6 +261,13 @@ def rebuild_report(out: Path) -> dict:
     header, done = read_store(out / STORE)
     if header is None:
         raise ValueError(f"no sweep store with a header in {out}")
+    if header.get("model") == "dynamics":
+        from .dynamics_run import dynamics_points, dynamics_report
+
+        missing = sum(p.key not in done for p in dynamics_points(header))
+        if missing:
+            raise ValueError(f"{missing} dynamics checks are not in the store yet; finish them with: {header['command']}")
+        return dynamics_report(header, done.get, out)
     if header["sweep"] == "crosscheck":
         points = crosscheck_points(header)
         pairs = [p for _, p in points]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+from . import dynamics
+
 
 def seed_of(params: dict) -> int:
     """The simulation base seed of a point: the top 53 bits of sha256 of its canonical parameter JSON
@@ -97,7 +99,8 @@ def simulation(params: dict) -> dict:
                                    method=p["method"], base_seed=seed_of(p), **extra).to_dict()
 
 
-KINDS = {"se": se, "bayes": bayes, "simulate": simulate, "exponent": exponent, "peak": peak, "simulation": simulation}
+KINDS = {"se": se, "bayes": bayes, "simulate": simulate, "exponent": exponent, "peak": peak, "simulation": simulation,
+         **{kind: getattr(dynamics, kind) for kind in dynamics.CHECKS}}
 
 
 def run(kind: str, params: dict) -> dict:
@@ -108,6 +111,9 @@ def run(kind: str, params: dict) -> dict:
 def describe(kind: str, params: dict, value: dict) -> str:
     """One log line for a finished point."""
     p, v = params, value
+    if kind in dynamics.CHECKS:
+        where = " ".join(f"{k}={p[k]:g}" for k in ("d", "r", "alpha", "width") if k in p)
+        return f"[{kind}] {where}: {v['status']}"
     if kind in ("exponent", "peak"):
         where = f"noise={p['noise']:g} ell={v['ell']:g} kappa={v['kappa']:g}"
         return (f"[{kind}] {where}: {v['regime']}: analytic {v['analytic_exponent']:.3f} "
