@@ -44,9 +44,9 @@ def _integer(name: str):
         try:
             value = Decimal(text)
         except InvalidOperation:
-            raise InputError(f"--{name} must be an integer (got {text!r})") from None
+            raise argparse.ArgumentTypeError(f"--{name} must be an integer (got {text!r})") from None
         if not value.is_finite() or value != value.to_integral_value():
-            raise InputError(f"--{name} must be an integer (got {text!r})")
+            raise argparse.ArgumentTypeError(f"--{name} must be an integer (got {text!r})")
         return int(value)
     return parse
 
@@ -55,9 +55,9 @@ def _times(text: str) -> list[float]:
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise InputError(f"--t must be comma-separated numbers (got {text!r})") from None
+        raise argparse.ArgumentTypeError(f"--t must be comma-separated numbers (got {text!r})") from None
     if not values:
-        raise InputError("--t needs at least one time")
+        raise argparse.ArgumentTypeError("--t needs at least one time")
     return values
 
 
@@ -174,10 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("claim", help="test an asymptotic claim 'R ~ EXPR where CONDITIONS' against the SE")
     p.add_argument("model")
     p.add_argument("--rate", required=True,
-                   help="rate in n, d, lam, gamma (n_eff = n/d for quadratic), e.g. 'n**(-1+1/(2*gamma))'")
-    p.add_argument("--where", required=True, help="e.g. 'n << d, lam << sqrt(n/d)' ('<' reads as '<<')")
+                   help="rate in n, d, lam, gamma (n_eff = n/d for quadratic), e.g. 'n**(-1+1/(2*gamma))'; "
+                        "dynamics: in t (or n), m, r, d, alpha, e.g. 't**(-(2*alpha-1)/alpha)'")
+    p.add_argument("--where", required=True, help="e.g. 'n << d, lam << sqrt(n/d)' ('<' reads as '<<'); "
+                                                  "dynamics: orderings of t with t1, tr, tm, e.g. 't1 << t, t << tr'")
     p.add_argument("--noise", type=float, default=0.5, help="Delta (default 0.5; 0 for the noiseless case)")
     p.add_argument("--gamma", type=float, default=1.5, help="teacher decay (default 1.5)")
+    p.add_argument("--alpha", type=float, default=1.0, help="dynamics: teacher decay lambda_j ~ j^-alpha (default 1)")
+    p.add_argument("--d", type=float, default=1e24, help="dynamics: largest d of the exact flow (default 1e24)")
+    p.add_argument("--beta", type=float, default=0.5, help="dynamics: teacher rank r = d^beta (default 0.5)")
+    p.add_argument("--sigma0", type=float, default=1.0, help="dynamics: initial weights N(0, sigma0^2/d) (default 1)")
     p.add_argument("--json", action="store_true")
     return parser
 
@@ -329,6 +335,15 @@ def _cmd_report(args) -> int:
 def _cmd_claim(args) -> int:
     from .claims import check_claim, format_verdict
 
+    if args.model == "dynamics":
+        from .dynamics_claims import check_dynamics_claim, format_dynamics_verdict
+
+        _only(args, "diagonal or quadratic", gamma=1.5, noise=0.5)
+        verdict = check_dynamics_claim(args.rate, args.where, alpha=args.alpha, d=args.d, beta=args.beta,
+                                       sigma0=args.sigma0)
+        print(json.dumps(verdict) if args.json else format_dynamics_verdict(verdict))
+        return {"holds": 0, "fails": 1, "inconclusive": 3}[verdict["verdict"]]
+    _only(args, "dynamics", alpha=1.0, d=1e24, beta=0.5, sigma0=1.0)
     verdict = check_claim(args.rate, args.where, gamma=args.gamma, noise=args.noise, model=args.model)
     if args.json:
         print(json.dumps(verdict))

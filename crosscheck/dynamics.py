@@ -14,6 +14,10 @@ Tolerances (stated once, used everywhere):
   by less than 1e-7 relative over a doubling of t).
 * FINITE_SIZE_TOL = 0.05: at realistic d, the flow's fitted slope vs the sum-of-logistics prediction's
   over the same window (the house exponent tolerance).
+* HALF_TIME_TOL = 0.10: alpha <= 1/2 (no power law): the time at which the flow's R falls to 1/2 vs the
+  derived law's (tail-dominated 1 - (t/t_r)^((1 - 2 alpha)/alpha), marginal 1 - 2 ln(t/t_1)/ln r), at the
+  largest d. The law keeps one log factor ln(d/m) for every direction; the neglected alpha ln j of l_j is a
+  relative shift ~ alpha ln r/ln(d/m) (3 % at d = 1e24, r = 256), the fluctuation of t_j ~ 1/l_j (2 %).
 * STABILITY_FACTOR = 2: online SGD, in the dimensionless step c = eta d Tr A / B. The inflation
   R_SGD/R_flow - 1 (seed sums paired by W0, over a window of t) must shrink as eta decreases and lie within
   a factor 2 of the derived kappa c/(1 - kappa c); no seed may diverge at c*/2 and every seed must at 2 c*,
@@ -34,6 +38,7 @@ MIN_LOG = 2.0
 TIME_EXPONENT_TOL = 0.02
 FLOOR_TOL = 1e-4
 FINITE_SIZE_TOL = 0.05
+HALF_TIME_TOL = 0.10
 STABILITY_FACTOR = 2.0
 
 
@@ -221,4 +226,53 @@ def sgd_stability(params: dict) -> dict:
             "status": "agree" if ok else "disagree"}
 
 
-CHECKS = ("flow_ode", "learning_times", "time_exponent", "width_floor", "finite_size", "sgd_flow", "sgd_stability")
+
+def _derived_law(name: str, alpha: float, d: int, r: int, m: int):
+    """The derived rate R(t) of the time-view regime ``name`` as a float function of t (mpmath, exact d)."""
+    import mpmath
+    import sympy as sp
+
+    from analytic.dynamics_laws import derive_dynamics
+
+    (regime,) = [g for g in derive_dynamics().regimes if g.name == name and g.view == "time"]
+    sym = {str(x): x for x in regime.rate.free_symbols}
+    values = {"alpha": sp.nsimplify(alpha), "d": sp.Integer(d), "r": sp.Integer(r), "m": sp.Integer(m)}
+    law = sp.lambdify(sym["t"], regime.rate.subs({sym[k]: v for k, v in values.items() if k in sym}), "mpmath")
+    return lambda t: float(mpmath.re(law(mpmath.mpf(t))))
+
+
+def _crossing_time(times, risks, level: float) -> float:
+    """First t where R falls to ``level`` (log-log interpolation between the bracketing samples; nan if never)."""
+    risks = np.asarray(risks, float)
+    below = np.flatnonzero(risks <= level)
+    if below.size == 0 or below[0] == 0:
+        return math.nan
+    k = below[0]
+    x0, x1, y0, y1 = math.log(times[k - 1]), math.log(times[k]), math.log(risks[k - 1]), math.log(risks[k])
+    return math.exp(x0 + (math.log(level) - y0) * (x1 - x0) / (y1 - y0))
+
+
+def slow_decay(params: dict) -> dict:
+    """alpha <= 1/2: the exact flow against the derived law of the regime without a power law (the time at which R
+    falls to 1/2, judged at the largest d; 0.8 and 0.2 shown), for d over many decades."""
+    from numeric.flow import gradient_flow
+
+    p = params
+    name = "logarithmic (marginal)" if p["alpha"] == 0.5 else "tail-dominated, no power law"
+    times = np.geomspace(p["t_range"][0], p["t_range"][1], p["points"])
+    rows = []
+    for d in p["ds"]:
+        d = int(d)
+        flow = gradient_flow(d, p["r"], p["alpha"], p["width"], times, sigma0=p["sigma0"], seed=p["seed"], head=p["r"])
+        law = _derived_law(name, p["alpha"], d, p["r"], p["width"])
+        derived = np.array([law(t) for t in times])
+        cross = {str(level): [_crossing_time(times, flow.risk, level), _crossing_time(times, derived, level)]
+                 for level in (0.8, 0.5, 0.2)}
+        rows.append({"d": d, "log10_d": math.log10(d), "flow": flow.risk.tolist(), "derived": derived.tolist(),
+                     "crossings": cross, "half_time_ratio": cross["0.5"][0] / cross["0.5"][1]})
+    ratio = rows[-1]["half_time_ratio"]
+    return {**p, "regime": name, "times": times.tolist(), "rows": rows, "tolerance": HALF_TIME_TOL,
+            "status": "agree" if abs(ratio - 1) <= HALF_TIME_TOL else "disagree"}
+
+CHECKS = ("flow_ode", "learning_times", "time_exponent", "slow_decay", "width_floor", "finite_size", "sgd_flow",
+          "sgd_stability")

@@ -110,11 +110,31 @@ def finite_size_figure(check: dict, stem: Path) -> list[str]:
     return save_figure(fig, stem)
 
 
+def slow_decay_figure(checks: list[dict], stem: Path) -> list[str]:
+    """alpha <= 1/2: exact flow (solid) vs the derived law (dashed) for each d, one panel per alpha."""
+    fig = Figure(figsize=(5.0 * len(checks), 4.0))
+    axes = np.atleast_1d(fig.subplots(1, len(checks)))
+    for ax, check in zip(axes, checks):
+        t = np.array(check["times"])
+        for k, row in enumerate(check["rows"]):
+            ax.semilogx(t, row["flow"], "-", color=f"C{k}", label=f"flow, d = 1e{row['log10_d']:.0f}")
+            ax.semilogx(t, row["derived"], "--", color=f"C{k}", lw=1,
+                        label=f"derived, half-time ratio {row['half_time_ratio']:.3f}")
+        ax.set_ylim(0, 1.1)
+        ax.set_xlabel("t")
+        ax.set_ylabel("R")
+        ax.legend(fontsize=6)
+        ax.set_title(f"$\\alpha$ = {check['alpha']:g}: {check['regime']} (r = m = {check['r']})", fontsize=9)
+    return save_figure(fig, stem)
+
+
 def dynamics_figures(report: dict, out: Path) -> list[str]:
     paths = []
     if report["time_exponent"]:
         paths += risk_vs_time_figure(report, out / "risk_vs_time")
         paths += exponent_trend_figure(report, out / "time_exponent_trend")
+    if report.get("slow_decay"):
+        paths += slow_decay_figure(report["slow_decay"], out / "slow_decay")
     for k, check in enumerate(report["learning_times"]):
         paths += staircase_figure(check, out / f"staircase_{k}")
     for k, check in enumerate(report["sgd_flow"]):
@@ -130,6 +150,9 @@ def checks_latex(report: dict) -> str:
     for c in report["time_exponent"]:
         rows.append(rf"time exponent, $\alpha={c['alpha']:g}$, $d=10^{{{c['rows'][-1]['log10_d']:.0f}}}$ & "
                     rf"{c['measured_exponent']:.4f} & {c['derived_exponent']:.4f} & {c['tolerance']:g} & {c['status']} \\")
+    for c in report.get("slow_decay", []):
+        rows.append(rf"$R = 1/2$ time, $\alpha={c['alpha']:g}$, $d=10^{{{c['rows'][-1]['log10_d']:.0f}}}$ & "
+                    rf"ratio {c['rows'][-1]['half_time_ratio']:.3f} & 1 & {c['tolerance']:g} & {c['status']} \\")
     for c in report["flow_ode"]:
         rows.append(rf"flow vs ODE, $d={c['d']}$, $r={c['r']}$, $m={c['width']}$, $\alpha={c['alpha']:g}$ & "
                     rf"{c['max_relative_difference']:.1e} & 0 & {c['tolerance']:g} & {c['status']} \\")

@@ -6,6 +6,7 @@ Grids (quick: a few minutes on 2 cores; full: more alphas, larger students, more
 * learning_times: measured vs derived t_j with the staircase of overlaps.
 * time_exponent: alpha in {0.75, 1, 1.5}, r = d^BETA, d = 10^6 ... 10^24, the teacher's tail beyond the
   head certified unlearned (numeric.flow).
+* slow_decay: alpha in {0.25, 1/2} (no power law): the flow vs the derived law, d = 10^6 ... 10^24.
 * width_floor: m < r, R(oo) vs sum_{j>m} lam_j^2.
 * finite_size: the flow's slope at d = 10^3, 10^4 vs the sum-of-logistics prediction.
 * sgd_flow, sgd_stability: online SGD at d = 200.
@@ -32,6 +33,8 @@ QUICK_DYNAMICS = {
                        for d, s0 in ((1000, 0.3), (10**6, 1.0), (10**24, 1.0))],
     "time_exponent": [{"alpha": a, "beta": BETA, "ds": [1e6, 1e12, 1e18, 1e24], "width": 300, "head": 300,
                        "sigma0": 1.0, "seed": 0, "window": [10, 100], "points": 40} for a in (0.75, 1.0, 1.5)],
+    "slow_decay": [{"alpha": a, "ds": [1e6, 1e12, 1e24], "r": 128, "width": 128, "sigma0": 1.0, "seed": 0,
+                    "t_range": [0.5, 2000.0], "points": 160} for a in (0.25, 0.5)],
     "width_floor": [{"d": 1000, "r": 40, "alpha": 1.0, "width": m, "sigma0": 1.0, "seed": 0, "t_final": 1e4}
                     for m in (10, 20)],
     "finite_size": [{"d": d, "r": r, "alpha": 1.0, "width": m, "head": min(r, m), "sigma0": s0, "seed": 0,
@@ -82,15 +85,15 @@ def dynamics_report(header: dict, value_of, out: Path) -> dict:
     """report.json, table.tex and the figures from the header and the stored check values."""
     from analytic.dynamics_laws import derive_dynamics, dynamics_table_latex
 
-    from .dynamics import (FINITE_SIZE_TOL, FLOOR_TOL, LEARNING_TIME_TOL, MIN_LOG, ODE_TOL, STABILITY_FACTOR,
-                           TIME_EXPONENT_TOL)
+    from .dynamics import (FINITE_SIZE_TOL, FLOOR_TOL, HALF_TIME_TOL, LEARNING_TIME_TOL, MIN_LOG, ODE_TOL,
+                           STABILITY_FACTOR, TIME_EXPONENT_TOL)
     from .dynamics_report import checks_latex, dynamics_figures
 
     report = {"model": "dynamics", "mode": header["mode"], "command": header["command"], "seeds": header["seeds"],
               "environment": header["environment"],
               "tolerances": {"flow_vs_ode": ODE_TOL, "learning_time": LEARNING_TIME_TOL, "learning_time_min_log": MIN_LOG,
                              "time_exponent": TIME_EXPONENT_TOL, "width_floor": FLOOR_TOL,
-                             "finite_size_slope": FINITE_SIZE_TOL, "sgd_stability_factor": STABILITY_FACTOR}}
+                             "finite_size_slope": FINITE_SIZE_TOL, "half_time": HALF_TIME_TOL, "sgd_stability_factor": STABILITY_FACTOR}}
     for kind in KINDS:
         report[kind] = [value_of(Point(kind, params).key) for params in header["config"][kind]]
     statuses = [c["status"] for kind in KINDS for c in report[kind]]
