@@ -18,15 +18,18 @@ import itertools
 from dataclasses import dataclass, field
 from functools import cache
 
+import numpy as np
 import sympy as sp
+from scipy.optimize import linprog
 
 from .latex import tex
 from .riccati import lam as lam_sym
-from .riccati import learning_time, log_factor, logistic, sgd_stability
+from .riccati import learning_time, log_factor, logistic, riccati_rhs, sgd_stability
 from .riccati import sigma0 as sigma0_sym
 from .riccati import t as t_flow
 
 s, mu, beta, nu = sp.symbols("s mu beta nu", real=True)
+varsigma = sp.Symbol("varsigma", real=True)  # sigma0^2 = d^-varsigma (the initialisation scale; sigma0 = O(1): 0)
 alpha = sp.Symbol("alpha", nonnegative=True)
 t, m, n, r, d = sp.symbols("t m n r d", positive=True)
 c_eta = sp.Symbol("c_eta", positive=True)  # eta = c_eta / (d Tr A)
@@ -48,10 +51,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Scale:
-    """coeff * d^e * (ln d)^l; ``rate`` is the same quantity written in (t, m, n, r, d)."""
+    """coeff * d^e * (ln d)^logs; ``rate`` is the same quantity written in (t, m, n, r, d)."""
 
     e: sp.Expr
-    l: sp.Expr
+    logs: sp.Expr
     coeff: sp.Expr
     rate: sp.Expr
 
@@ -125,7 +128,7 @@ def power_sum(p: sp.Expr, lower: Scale, upper: Scale, case: AlphaCase) -> Scale:
     else:
         end = lower
     rate = F.subs(_x, end.rate) if lower == ONE else full
-    return Scale(sp.expand(end.e * (p + 1)), sp.expand(end.l * (p + 1)), end.coeff ** (p + 1) / (sign * (p + 1)), rate)
+    return Scale(sp.expand(end.e * (p + 1)), sp.expand(end.logs * (p + 1)), end.coeff ** (p + 1) / (sign * (p + 1)), rate)
 
 
 def ell_coefficient() -> sp.Expr:
@@ -149,7 +152,7 @@ class DynamicsRegime:
     view: str  # "time" (variable s) or "samples" (variable nu, online SGD)
     logd_risk: sp.Expr
     log_power: sp.Expr
-    forms: tuple
+    forms: tuple  # pieces: the region is the union of the pieces, each a tuple of forms > 0
     alpha_condition: tuple
     rate: sp.Expr
     mechanisms: tuple
@@ -163,14 +166,17 @@ class DynamicsRegime:
     def pieces(self) -> tuple:
         ranges = tuple(c.lhs - c.rhs if isinstance(c, sp.StrictGreaterThan) else c.rhs - c.lhs
                        for c in self.alpha_condition if not isinstance(c, sp.Eq))
-        return (ranges + self.forms,)
+        return tuple(ranges + piece for piece in self.forms)
 
     @property
     def condition(self) -> sp.Boolean:
-        return sp.And(*self.alpha_condition, *[sp.StrictGreaterThan(f, 0) for f in self.forms])
+        region = sp.Or(*[sp.And(*[sp.StrictGreaterThan(f, 0) for f in piece]) for piece in self.forms])
+        return sp.And(*self.alpha_condition, region)
 
     def holds_at(self, **point) -> bool:
-        values = {sym: sp.nsimplify(point[sym.name]) for sym in (s, mu, beta, nu, alpha) if sym.name in point}
+        """At s (or nu), mu, beta, alpha and varsigma (default 0: sigma0 = O(1), the toolkit's default)."""
+        point = {"varsigma": 0, **point}
+        values = {sym: sp.nsimplify(point[sym.name]) for sym in (s, mu, beta, nu, alpha, varsigma) if sym.name in point}
         return bool(self.condition.subs(values) == sp.true)
 
     def to_dict(self) -> dict:
@@ -200,6 +206,7 @@ class DynamicsDiagram:
     def to_dict(self) -> dict:
         return {"model": self.model, "teacher": self.teacher, "flow": list(self.equations),
                 "variables": {"s": "log_d t (t = flow time, = eta * steps for SGD)", "mu": "log_d m (student width)",
+                              "varsigma": "-log_d sigma0^2 (initialisation W0 ~ N(0, sigma0^2/d); sigma0 = O(1): 0)",
                               "beta": "log_d r (teacher rank, 0 <= beta < 1)", "nu": "log_d n (online SGD samples)",
                               "alpha": "teacher decay, lam_j = c_alpha j^-alpha, ||A||_F = 1"},
                 "regimes": [g.to_dict() for g in self.regimes], "notes": list(self.notes)}
@@ -208,13 +215,13 @@ class DynamicsDiagram:
 def _teacher_constant(case: AlphaCase) -> Scale:
     """c with c^2 sum_{j<=r} j^{-2 alpha} = 1."""
     S = power_sum(-2 * alpha, ONE, Scale(beta, sp.Integer(0), sp.Integer(1), r), case)
-    return Scale(-S.e / 2, -S.l / 2, S.coeff ** sp.Rational(-1, 2), S.rate ** sp.Rational(-1, 2))
+    return Scale(-S.e / 2, -S.logs / 2, S.coeff ** sp.Rational(-1, 2), S.rate ** sp.Rational(-1, 2))
 
 
 def _trace(case: AlphaCase, c: Scale) -> Scale:
     """Tr A = c sum_{j<=r} j^{-alpha}."""
     S = power_sum(-alpha, ONE, Scale(beta, sp.Integer(0), sp.Integer(1), r), case)
-    return Scale(sp.expand(c.e + S.e), sp.expand(c.l + S.l), c.coeff * S.coeff, c.rate * S.rate)
+    return Scale(sp.expand(c.e + S.e), sp.expand(c.logs + S.logs), c.coeff * S.coeff, c.rate * S.rate)
 
 
 def _time_of(j, case: AlphaCase, c, ell=None) -> sp.Expr:
@@ -228,7 +235,7 @@ def _front(case: AlphaCase, c: Scale, time: Scale) -> Scale:
     (J,) = sp.solve(sp.Eq(tt, _time_of(_j, case, cc, ell)), _j)
     a_ = case.fix(alpha)
     e = sp.expand((time.e + c.e) / a_)
-    lpow = sp.expand((time.l + c.l - 1) / a_)
+    lpow = sp.expand((time.logs + c.logs - 1) / a_)
     coeff = J.subs({tt: time.coeff, cc: c.coeff, ell: ell_coefficient()})
     return Scale(e, lpow, coeff, J.subs({tt: time.rate, cc: c.rate, ell: sp.log(d / m)}))
 
@@ -241,36 +248,137 @@ def _tail_rate(case: AlphaCase, c: Scale) -> sp.Expr:
     return gap.subs(lam_sym, lam_r) ** 2 * sp.exp(-16 * lam_r * (t - _time_of(r, case, c.rate)))
 
 
+def spare_mass() -> sp.Expr:
+    """||w||^2 of a neuron that no teacher direction pulls (w in ker A): the flow restricted to it,
+    dM/dt = 4(AM + MA - 2M^2) with M = g e e^T, A e = 0, gives dg/dt = -8 g^2, so g(t) = sigma0^2/(1 + 8 sigma0^2 t)
+    from g(0) = sigma0^2 (a fresh neuron's mass outside the teacher's span, d >> r). Its share of R is g^2
+    (||M_perp||_F^2 = Tr G^2): unused neurons add (m - K) g(t)^2."""
+    g = sp.Symbol("g", positive=True)
+    e2 = sp.diag(0, 1)
+    flow = riccati_rhs(g * e2, sp.diag(lam_sym, 0))[1, 1]
+    fn = sp.Function("G")
+    ode = sp.Eq(fn(t_flow).diff(t_flow), flow.subs(g, fn(t_flow)))
+    return sp.simplify(sp.dsolve(ode, fn(t_flow), ics={fn(0): sigma0_sym**2}).rhs)
+
+
+def _spare_zones(time: Scale) -> list[tuple[sp.Expr, sp.Expr, str]]:
+    """(log_d g^2 + ..., ln d power, zone form > 0) of spare_mass()^2 at t = d^time.e (ln d)^time.logs, sigma0^2 =
+    d^-varsigma: the leading power in the two zones t << 1/sigma0^2 and t >> 1/sigma0^2, by limits."""
+    g2 = spare_mass() ** 2
+    D, u = sp.symbols("D u", positive=True)  # D = d, u > 0 the zone's margin
+    out = []
+    for sign, label in ((-1, "t << 1/sigma0^2: g = sigma0^2"), (1, "t >> 1/sigma0^2: g = 1/(8t)")):
+        # along s = varsigma + sign*u: log_D g^2 / log_D -> a linear form in (varsigma, u)
+        sv = sp.Symbol("sv", positive=True)
+        expr = g2.subs({sigma0_sym: D ** (-sv / 2), t_flow: D ** (sv + sign * u)})
+        lead = sp.limit(sp.expand_log(sp.log(expr), force=True) / sp.log(D), D, sp.oo)
+        e = sp.expand(lead.subs(u, sign * (time.e - varsigma)).subs(sv, varsigma))
+        logs = sp.Integer(0) if sign < 0 else -2 * time.logs
+        out.append((e, logs, sp.expand(sign * (time.e - varsigma)), label))
+    return out
+
+
 def _branches(case: AlphaCase, view: str) -> list[DynamicsRegime]:
     c = _teacher_constant(case)
     if view == "time":
         time = Scale(s, sp.Integer(0), sp.Integer(1), t)
     else:  # t = eta n = c_eta n / (d Tr A)
         tr = _trace(case, c)
-        time = Scale(sp.expand(nu - 1 - tr.e), -tr.l, c_eta / tr.coeff, c_eta * n / (d * tr.rate))
+        time = Scale(sp.expand(nu - 1 - tr.e), -tr.logs, c_eta / tr.coeff, c_eta * n / (d * tr.rate))
     J = _front(case, c, time)
     a_ = case.fix(alpha)
     top = Scale(beta, sp.Integer(0), sp.Integer(1), r)
     width = Scale(mu, sp.Integer(0), sp.Integer(1), m)
-    risk = lambda K: power_sum(-2 * alpha, K, top, case)
+
+    def risk(K):
+        return power_sum(-2 * alpha, K, top, case)
+
     front_e = sp.expand(J.e * a_)  # sign of log_d J, times alpha > 0
     prefix = "" if view == "time" else "samples: "
     law = {-1: "power law", 0: "logarithmic (marginal)", 1: "tail-dominated, no power law"}[case.sign(1 - 2 * alpha)]
-    out = [DynamicsRegime(prefix + "plateau", view, sp.Integer(0), sp.Integer(0), (-front_e,), tuple(case.condition),
-                          sp.Integer(1), ("J(t) < 1: no direction learned, R = sum_j lam_j^2 = 1",))]
-    for name, K, forms, what in (
-        (law, J, (front_e, sp.expand((mu - J.e) * a_), sp.expand((beta - J.e) * a_)), "K = J(t) (learning front)"),
-        ("width floor", width, (sp.expand((J.e - mu) * a_), beta - mu), "K = m < r: directions j > m never learned"),
-    ):
-        S = risk(K)
-        e, lpow = sp.expand(2 * c.e + S.e), sp.expand(2 * c.l + S.l)
-        rate = sp.powsimp(sp.expand(c.rate**2 * S.rate, log=False, power_base=False, power_exp=False), force=True)
-        out.append(DynamicsRegime(prefix + name, view, sp.factor(e), sp.factor(lpow), forms,
-                                  tuple(case.condition), rate, (what + "; R = c^2 sum_{j=K}^r j^(-2 alpha)",)))
-    out.append(DynamicsRegime(prefix + "all learned (exponential decay)", view, -sp.oo, sp.Integer(0),
-                              (sp.expand((J.e - beta) * a_), mu - beta), tuple(case.condition),
-                              _tail_rate(case, c), ("J(t) > r, m >= r: every direction learned",)))
-    return out
+    cond = tuple(case.condition)
+    g2 = spare_mass() ** 2
+    spare_rate = {"t": g2.subs(t_flow, time.rate)}
+    out = []
+
+    def compete(name, e, lpow, forms, rate, what, spare_count, spare_name):
+        """The teacher's term (e, lpow) against the spare neurons' mass spare_count * g(t)^2 (exponent mu: the
+        unused neurons are ~m of them in these branches), zone by zone; each law where it leads."""
+        for e_s, l_s, zone, label in _spare_zones(time):
+            e_s = sp.expand(mu + e_s)
+            out.append(DynamicsRegime(prefix + name, view, e, lpow, (forms + (zone, sp.expand(e - e_s)),), cond, rate,
+                                      (what, f"leads the spare neurons' mass ({label})")))
+            out.append(DynamicsRegime(prefix + spare_name, view, e_s, l_s, (forms + (zone, sp.expand(e_s - e)),), cond,
+                                      spare_count * spare_rate["t"], (f"{spare_count} unused neurons, {label}",
+                                                                      f"leads: {what}")))
+
+    compete("plateau", sp.Integer(0), sp.Integer(0), (-front_e,), sp.Integer(1),
+            "J(t) < 1: no direction learned, R = sum_j lam_j^2 = 1", m, "spare neurons' mass")
+    S = risk(J)
+    e, lpow = sp.factor(sp.expand(2 * c.e + S.e)), sp.factor(sp.expand(2 * c.logs + S.logs))
+    rate = sp.powsimp(sp.expand(c.rate**2 * S.rate, log=False, power_base=False, power_exp=False), force=True)
+    compete(law, e, lpow, (front_e, sp.expand((mu - J.e) * a_), sp.expand((beta - J.e) * a_)), rate,
+            "K = J(t) (learning front); R = c^2 sum_{j=K}^r j^(-2 alpha)", m, "spare neurons' mass")  # m - J ~ m
+    S = risk(width)
+    out.append(DynamicsRegime(prefix + "width floor", view, sp.factor(sp.expand(2 * c.e + S.e)),
+                              sp.factor(sp.expand(2 * c.logs + S.logs)), ((sp.expand((J.e - mu) * a_), beta - mu),), cond,
+                              sp.powsimp(sp.expand(c.rate**2 * S.rate, log=False, power_base=False, power_exp=False),
+                                         force=True),
+                              ("K = m < r: directions j > m never learned, every neuron used; "
+                               "R = c^2 sum_{j=m}^r j^(-2 alpha)",)))
+    for e_s, l_s, zone, label in _spare_zones(time):  # m > r: the m - r unused neurons outlast the teacher's error
+        out.append(DynamicsRegime(prefix + "all learned: spare neurons' mass", view, sp.expand(mu + e_s), l_s,
+                                  ((sp.expand((J.e - beta) * a_), mu - beta, zone),), cond,
+                                  (m - r) * spare_rate["t"],
+                                  ("J(t) > r, m > r: every direction learned (their error decays exponentially, "
+                                   f"{sp.sstr(_tail_rate(case, c))}); the m - r unused neurons keep g(t)^2 each, {label}",)))
+    return _merged(out, case)
+
+
+_BOX = 100  # |s|, |nu|, mu, |varsigma| <= _BOX, 0 <= beta <= 1: far beyond any exponent of interest, LPs bounded
+_EPS = 1e-6  # genuine pieces have slack >= 1e-3 (rational vertices with small denominators); empty ones ~1e-9
+
+
+def _piece_is_empty(piece: tuple, case: AlphaCase) -> bool:
+    """No ball of radius > _EPS (in the slack of the forms) fits in the piece inside the box, at the alpha values of
+    the case (its point, or five values inside its interval): exact in the forms, sampled in alpha (as
+    phase_diagram does). HiGHS maximises the common slack eps of every form; LP round-off is ~1e-9."""
+    variables = (s, nu, mu, beta, varsigma)
+    if case.hi is None:
+        alphas = [case.lo]
+    else:
+        top = case.lo + 10 if case.hi == sp.oo else case.hi
+        alphas = [case.lo + (top - case.lo) * sp.Rational(k, 6) for k in range(1, 6)]
+    for a_value in alphas:
+        rows, rhs = [], []
+        for f in piece:  # f = coeff . x + const >= eps  <=>  -coeff . x + eps <= const
+            f = sp.expand(sp.sympify(f).subs(alpha, a_value))
+            rows.append([-float(f.coeff(v)) for v in variables] + [1.0])
+            rhs.append(float(f.subs({v: 0 for v in variables})))
+        bounds = [(-_BOX, _BOX), (-_BOX, _BOX), (0, _BOX), (0, 1), (-_BOX, _BOX), (None, 1)]
+        res = linprog(np.r_[np.zeros(len(variables)), -1.0], A_ub=np.array(rows), b_ub=np.array(rhs), bounds=bounds,
+                      method="highs")
+        if res.status == 0 and -res.fun > _EPS:
+            return False
+    return True
+
+
+def _merged(regimes: list[DynamicsRegime], case: AlphaCase) -> list[DynamicsRegime]:
+    """One regime per law (name, exponent, log power, rate): the union of its non-empty pieces."""
+    laws: dict = {}
+    for g in regimes:
+        pieces = tuple(p for p in g.forms if not _piece_is_empty(p, case))
+        if not pieces:
+            continue
+        g = DynamicsRegime(g.name, g.view, g.logd_risk, g.log_power, pieces, g.alpha_condition, g.rate, g.mechanisms)
+        key = (g.name, sp.srepr(g.logd_risk), sp.srepr(g.log_power), sp.srepr(g.rate))
+        if key in laws:
+            old = laws[key]
+            laws[key] = DynamicsRegime(old.name, old.view, old.logd_risk, old.log_power, old.forms + g.forms,
+                                       old.alpha_condition, old.rate, tuple(dict.fromkeys(old.mechanisms + g.mechanisms)))
+        else:
+            laws[key] = g
+    return list(laws.values())
 
 
 def _law_exponent(lam_j: sp.Expr, variable: str) -> sp.Expr:

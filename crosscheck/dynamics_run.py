@@ -1,13 +1,14 @@
 """``scalinglab crosscheck dynamics``: the grid of dynamics checks, run through the sweep store and
 executor (resumable, --jobs, --scheduler) and reported like the other cross-checks.
 
-Grids (quick: a few minutes on 2 cores; full: more alphas, larger students, more seeds):
+Grids (quick: about a minute with --jobs 2; full: more d, alphas, batches and seeds, ~10 minutes):
 * flow_ode: exact flow vs DOP853 at d <= 300, students narrower than, equal to and wider than r.
 * learning_times: measured vs derived t_j with the staircase of overlaps.
 * time_exponent: alpha in {0.75, 1, 1.5}, r = d^BETA, d = 10^6 ... 10^24, the teacher's tail beyond the
   head certified unlearned (numeric.flow).
 * slow_decay: alpha in {0.25, 1/2} (no power law): the flow vs the derived law, d = 10^6 ... 10^24.
 * width_floor: m < r, R(oo) vs sum_{j>m} lam_j^2.
+* spare_mass: m > r after t_r: R vs the derived (m - r) g(t)^2 of the unused neurons.
 * finite_size: the flow's slope at d = 10^3, 10^4 vs the sum-of-logistics prediction.
 * sgd_flow, sgd_stability: online SGD at d = 200.
 """
@@ -37,6 +38,8 @@ QUICK_DYNAMICS = {
                     "t_range": [0.5, 2000.0], "points": 160} for a in (0.25, 0.5)],
     "width_floor": [{"d": 1000, "r": 40, "alpha": 1.0, "width": m, "sigma0": 1.0, "seed": 0, "t_final": 1e4}
                     for m in (10, 20)],
+    "spare_mass": [{"d": d, "r": 10, "alpha": 1.0, "width": 40, "sigma0": s0, "seed": 0, "t_factors": [10, 100, 1000]}
+                   for d, s0 in ((10**6, 1.0), (10**24, 0.1))],
     "finite_size": [{"d": d, "r": r, "alpha": 1.0, "width": m, "head": min(r, m), "sigma0": s0, "seed": 0,
                      "seeds": seeds, "window": w, "points": 30, "curve": c, "judged": judged}
                     for d, r, m, s0, seeds, w, c, judged in (
@@ -49,14 +52,23 @@ QUICK_DYNAMICS = {
     "sgd_stability": [{"d": 200, "r": 20, "alpha": 1.0, "width": 20, "sigma0": 0.3, "seed": 0, "batch": b,
                        "horizon": 20.0, "seeds": 8, "factors": [0.5, 0.75, 1.0, 1.5, 2.0]} for b in (1, 200)],
 }
-FULL_DYNAMICS = dict(QUICK_DYNAMICS)
+FULL_DYNAMICS = {
+    **QUICK_DYNAMICS,
+    "learning_times": [dict(QUICK_DYNAMICS["learning_times"][0], d=d, sigma0=0.3 if d < 10**6 else 1.0,
+                            judged=d >= 10**6) for d in (1000, 10**4, 10**6, 10**12, 10**24)],
+    "time_exponent": [dict(QUICK_DYNAMICS["time_exponent"][0], alpha=a, ds=[10.0**k for k in (6, 9, 12, 15, 18, 21, 24)])
+                      for a in (0.6, 0.75, 1.0, 1.25, 1.5, 2.0)],
+    "slow_decay": [dict(QUICK_DYNAMICS["slow_decay"][0], alpha=a, r=256, width=256, points=240) for a in (0.1, 0.25, 0.4, 0.5)],
+    "sgd_flow": [dict(QUICK_DYNAMICS["sgd_flow"][0], seeds=16, cs=[0.1, 0.05, 0.025, 0.0125])],
+    "sgd_stability": [dict(QUICK_DYNAMICS["sgd_stability"][0], batch=b) for b in (1, 10, 200)],
+}
 CONFIGS = {"quick": QUICK_DYNAMICS, "full": FULL_DYNAMICS}
 KINDS = tuple(QUICK_DYNAMICS)
 STORE = "points.jsonl"
 
 
 def dynamics_points(header: dict) -> list[Point]:
-    return [Point(kind, params) for kind in KINDS for params in header["config"][kind]]
+    return [Point(kind, params) for kind in KINDS for params in header["config"].get(kind, [])]
 
 
 def run_dynamics_crosscheck(*, quick: bool, out: Path, progress: bool = True, jobs: int = 1,
@@ -76,8 +88,8 @@ def run_dynamics_crosscheck(*, quick: bool, out: Path, progress: bool = True, jo
     s = report["summary"]
     if progress:
         print(f"{'PASSED' if s['passed'] else 'FAILED'}: {s['agree']}/{s['checks']} dynamics checks agree "
-              f"({s['disagree']} disagree, {s['shown_not_judged']} shown only); {len(points)} points ({reused} reused) in {time.time() - started:.1f} s; "
-              f"report in {out}", file=sys.stderr, flush=True)
+              f"({s['disagree']} disagree, {s['shown_not_judged']} shown only); {len(points)} points ({reused} "
+              f"reused) in {time.time() - started:.1f} s; report in {out}", file=sys.stderr, flush=True)
     return report
 
 
@@ -85,7 +97,7 @@ def dynamics_report(header: dict, value_of, out: Path) -> dict:
     """report.json, table.tex and the figures from the header and the stored check values."""
     from analytic.dynamics_laws import derive_dynamics, dynamics_table_latex
 
-    from .dynamics import (FINITE_SIZE_TOL, FLOOR_TOL, HALF_TIME_TOL, LEARNING_TIME_TOL, MIN_LOG, ODE_TOL,
+    from .dynamics import (FINITE_SIZE_TOL, FLOOR_TOL, HALF_TIME_TOL, LEARNING_TIME_TOL, MIN_LOG, ODE_TOL, SPARE_TOL,
                            STABILITY_FACTOR, TIME_EXPONENT_TOL)
     from .dynamics_report import checks_latex, dynamics_figures
 
@@ -93,9 +105,10 @@ def dynamics_report(header: dict, value_of, out: Path) -> dict:
               "environment": header["environment"],
               "tolerances": {"flow_vs_ode": ODE_TOL, "learning_time": LEARNING_TIME_TOL, "learning_time_min_log": MIN_LOG,
                              "time_exponent": TIME_EXPONENT_TOL, "width_floor": FLOOR_TOL,
-                             "finite_size_slope": FINITE_SIZE_TOL, "half_time": HALF_TIME_TOL, "sgd_stability_factor": STABILITY_FACTOR}}
+                             "finite_size_slope": FINITE_SIZE_TOL, "half_time": HALF_TIME_TOL, "spare_mass": SPARE_TOL,
+                             "sgd_stability_factor": STABILITY_FACTOR}}
     for kind in KINDS:
-        report[kind] = [value_of(Point(kind, params).key) for params in header["config"][kind]]
+        report[kind] = [value_of(Point(kind, params).key) for params in header["config"].get(kind, [])]
     statuses = [c["status"] for kind in KINDS for c in report[kind]]
     report["summary"] = {"passed": "disagree" not in statuses and "agree" in statuses, "checks": len(statuses),
                          "agree": statuses.count("agree"), "disagree": statuses.count("disagree"),

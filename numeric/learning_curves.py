@@ -10,7 +10,12 @@ written with e^{-8 lam t} (no overflow) and the second form free of cancellation
 taken up by the best of the m - j + 1 neurons not yet used: a_j = (m - j + 1) sigma0^2/d. Directions j <= min(r, m)
 follow their curves, the others are never learned:
 
-    R_pred(t) = sum_{j <= min(r, m)} (lam_j - mu_j(t))^2 + sum_{j > min(r, m)} lam_j^2 .
+    R_pred(t) = sum_{j <= min(r, m)} (lam_j - mu_j(t))^2 + sum_{j > min(r, m)} lam_j^2
+                + (m - sum_{j <= min(r, m)} mu_j(t)/lam_j) g(t)^2,     g(t) = sigma0^2/(1 + 8 sigma0^2 t):
+
+the last term is the mass the neurons not (yet) used by a direction keep outside the teacher's span, each a
+neuron of the complement block G = W_perp W_perp^T with dG/dt = -8 G^2 (||M_perp||_F^2 = Tr G^2); it decays
+only like m/(64 t^2), so with m > r it is what remains once every direction is learned.
 
 t_j solves mu_j(t) = lam_j/2, i.e. e^{8 lam_j t} = lam_j (1 + 8 sigma0^2 t)/a_j - 1 (t_j = 0 if a_j >= lam_j/2).
 """
@@ -42,8 +47,8 @@ def logistic_prediction(d, r, alpha, width, times, *, sigma0=1.0, head=None) -> 
     """R_pred(t) at the sorted ``times`` (module docstring).
 
     ``head`` (default min(r, m)): directions with explicit curves; directions head < j <= min(r, m) are counted as
-    unlearned, which changes R_pred by at most 2 mu_{K+1}(t) sum_{K<j<=min(r,m)} lam_j (to first order) (mu increases with lam_j and a_j); a
-    ValueError asks for a larger head if that exceeds TAIL_TOL R_pred at some time."""
+    unlearned, which changes R_pred by at most 2 mu_{K+1}(t) sum_{K<j<=min(r,m)} lam_j (to first order; mu
+    increases with lam_j and a_j); a ValueError asks for a larger head if that exceeds TAIL_TOL R_pred at some time."""
     d, m = check_large_dimension(d), check_count("width", width, 1)
     r = check_rank(r, d)
     sigma0 = check_positive("sigma0", sigma0)
@@ -53,8 +58,9 @@ def logistic_prediction(d, r, alpha, width, times, *, sigma0=1.0, head=None) -> 
     teacher = he2_teacher(r, alpha, head=k)
     lam = teacher.head
     a = (m - np.arange(k, dtype=float)) * sigma0**2 / d
-    gap = _curves(lam, a, sigma0, times)[1]
-    risk = np.sum(gap**2, axis=1) + teacher.tail_square_sum
+    learned, gap = _curves(lam, a, sigma0, times)
+    spare = (m - np.sum(learned / lam, axis=1)) * (sigma0**2 / (1.0 + 8.0 * sigma0**2 * times)) ** 2
+    risk = np.sum(gap**2, axis=1) + teacher.tail_square_sum + spare
     if k < learnable:
         lam_next = teacher.coefficients(k + 1, k + 1)
         mu_next = _curves(lam_next, np.array([(m - k) * sigma0**2 / d]), sigma0, times)[0][:, 0]

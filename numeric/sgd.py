@@ -8,8 +8,8 @@ One step with a fresh batch x_1..x_B ~ N(0, I_d), y_b = sum_{j<=r} lam_j (x_bj^2
 which costs O(B m d) (no d x d matrix). All seeds advance together as a stack (seeds, m, d) with one BLAS thread;
 within a chunk of pre-drawn inputs W = s V, so the scaling by 1 + lr (2/B) sum_b e_b is a scalar update and V
 takes only the rank-B correction; for B = 1, ||V||_F^2 is updated in O(m + d) from ||u||^2 ||x||^2 - 2 u.(V x)
-and recomputed exactly at each chunk (round-off drift bounded by a chunk's steps). Time is t = lr * step; lr -> 0 gives the gradient flow
-dW/dt = 4 W (A - W^T W) of ``numeric.flow``. The risk R = ||W^T W - A||_F^2 is exact
+and recomputed exactly at each chunk (round-off drift bounded by a chunk's steps). Time is t = lr * step;
+lr -> 0 gives the gradient flow dW/dt = 4 W (A - W^T W) of ``numeric.flow``. The risk R = ||W^T W - A||_F^2 is exact
 (``risk_of_weights``), evaluated only at the record steps: 0 and a geometric grid up to ``steps``.
 
 ``stability_scan`` runs it over dimensionless steps c = lr d Tr A / B (the SGD noise variance is ~ 1/B, so the

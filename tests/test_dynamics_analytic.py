@@ -23,6 +23,7 @@ from analytic.dynamics_laws import (
     r,
     sample_complexity,
     time_exponent,
+    varsigma,
     width_floor_exponent,
 )
 
@@ -194,7 +195,7 @@ def _partial_sum(p, lo, hi):
 def test_power_sums_numerically(a_value, K, rr):
     """The front-regime law c^2 (K^(1-2a) - r^(1-2a))/(2a-1) against the direct sum (mpmath)."""
     diagram = derive_dynamics()
-    regime = diagram.regime_at(s=0.1, mu=0.9, beta=0.8, alpha=a_value)
+    regime = diagram.regime_at(s=0.1, mu=0.9, beta=0.8, alpha=a_value, varsigma=1)  # small init: sigma0^2 = 1/d
     assert regime.name == "power law"
     direct = _partial_sum(2 * a_value, K, rr) / mpmath.zeta(2 * a_value)
     law = regime.rate.subs(alpha, sp.nsimplify(a_value))
@@ -220,24 +221,30 @@ def test_normalisation_flat_and_marginal_numerically():
 def test_derived_diagram_regimes():
     D = derive_dynamics()
     s = sp.Symbol("s", real=True)
-    front = D.regime_at(s=0.5, mu=0.9, beta=0.8, alpha=1)
+    small = {"mu": 0.9, "beta": 0.8, "varsigma": 2}  # sigma0^2 = d^-2: the spare neurons' mass m sigma0^4 is negligible
+    front = D.regime_at(s=0.5, alpha=1, **small)
     assert sp.simplify(front.logd_risk.subs(alpha, 1) + s) == 0 and front.log_power.subs(alpha, 1) == 1
-    assert D.regime_at(s=-0.1, mu=0.9, beta=0.8, alpha=1).name == "plateau"
-    assert D.regime_at(s=0.9, mu=0.9, beta=0.8, alpha=1).logd_risk == -sp.oo  # t > t_r ~ r^alpha log d
+    assert D.regime_at(s=-0.1, alpha=1, **small).name == "plateau"
     floor = D.regime_at(s=0.9, mu=0.4, beta=0.8, alpha=1.5)
     assert floor.name == "width floor" and sp.simplify(floor.logd_risk.subs(alpha, sp.Rational(3, 2)) + 2 * mu) == 0
-    marginal = D.regime_at(s=0.2, mu=0.9, beta=0.8, alpha=0.5)
+    marginal = D.regime_at(s=0.2, alpha=0.5, **small)
     assert marginal.name.startswith("logarithmic") and marginal.logd_risk == 0
-    flat = D.regime_at(s=0.3, mu=0.9, beta=0.8, alpha=0.25)  # t_1 ~ r^(1/4), t_r ~ r^(1/2)
+    flat = D.regime_at(s=0.3, alpha=0.25, **small)  # t_1 ~ r^(1/4), t_r ~ r^(1/2)
     assert flat.name.startswith("tail") and flat.logd_risk == 0
-    assert D.regime_at(s=0.1, mu=0.9, beta=0.8, alpha=0.25).name == "plateau"
-    assert D.regime_at(s=0.45, mu=0.9, beta=0.8, alpha=0.25).logd_risk == -sp.oo
-    samples = D.regime_at(nu=1.5, mu=0.9, beta=0.8, alpha=2)
+    assert D.regime_at(s=0.1, alpha=0.25, **small).name == "plateau"
+    # after t_r (and t >> 1/sigma0^2) the m - r unused neurons keep g(t)^2 = 1/(8t)^2 each: R ~ m/t^2, not exp
+    late = D.regime_at(s=2.5, alpha=1, **small)
+    assert late.name.startswith("all learned") and sp.simplify(late.logd_risk - (mu - 2 * s)) == 0
+    assert D.regime_at(s=1.5, alpha=1, **small).logd_risk == mu - 2 * varsigma  # t << 1/sigma0^2: m sigma0^4
+    # sigma0 = O(1) (varsigma = 0) and a wide student: the spare mass m/(64 t^2) leads until J(t) ~ m
+    wide = D.regime_at(s=0.5, mu=0.9, beta=0.8, alpha=1)
+    assert wide.name == "spare neurons' mass" and sp.simplify(wide.logd_risk - (mu - 2 * s)) == 0
+    samples = D.regime_at(nu=1.5, alpha=2, **small)
     nu = sp.Symbol("nu", real=True)
     assert sp.simplify(samples.logd_risk.subs(alpha, 2) + sp.Rational(3, 2) * (nu - 1)) == 0
     assert ell_coefficient() == 1 - mu
     out = D.to_dict()
-    assert set(out["variables"]) == {"s", "mu", "beta", "nu", "alpha"}
+    assert set(out["variables"]) == {"s", "mu", "beta", "nu", "alpha", "varsigma"}
     assert set(out["regimes"][0]) >= {"name", "condition", "logd_risk", "log_power", "rate", "latex", "mechanisms"}
     assert table_latex(D) == dynamics_table_latex(D) and r"\toprule" in table_latex(D)
 
@@ -258,3 +265,21 @@ def test_trace_of_teacher_changes_with_alpha():
     traces = {str(cs.condition): _trace(cs, _teacher_constant(cs)) for cs in alpha_cases([-2 * alpha, -alpha])}
     flat = next(v for k, v in traces.items() if "alpha < 1/2" in k)
     assert sp.simplify(flat.e - beta / 2) == 0  # Tr A ~ sqrt(r) for alpha < 1/2 (not r^(1 - alpha))
+
+
+def test_spare_mass_solves_its_flow_and_matches_the_exact_flow():
+    """g(t) = sigma0^2/(1 + 8 sigma0^2 t) solves dg/dt = -8 g^2, and after every teacher direction is learned the
+    exact flow's risk is (m - r) g(t)^2 (the unused neurons), algebraic rather than exponential."""
+    from analytic.dynamics_laws import spare_mass
+    from analytic.riccati import sigma0, t
+    from numeric.flow import gradient_flow
+    from numeric.learning_curves import predicted_learning_times
+
+    g = spare_mass()
+    assert sp.simplify(sp.diff(g, t) + 8 * g**2) == 0 and g.subs(t, 0) == sigma0**2
+    d_, r_, m_, s0 = 10**6, 10, 40, 1.0
+    t_r = predicted_learning_times(d_, r_, 1.0, m_, sigma0=s0, count=r_)[-1]
+    times = [10 * t_r, 100 * t_r]
+    risk = gradient_flow(d_, r_, 1.0, m_, times, sigma0=s0, head=r_).risk
+    law = [(m_ - r_) * float(g.subs({sigma0: s0, t: x})) ** 2 for x in times]
+    assert risk == pytest.approx(law, rel=1e-3)  # the initial Gram's spread around sigma0^2 I: O(1/sqrt d)

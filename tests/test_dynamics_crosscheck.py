@@ -19,6 +19,7 @@ SMALL = {
                        "seed": 0, "window": [8, 40], "points": 16}],
     "slow_decay": [],
     "width_floor": [{"d": 500, "r": 20, "alpha": 1.0, "width": 6, "sigma0": 1.0, "seed": 0, "t_final": 2000.0}],
+    "spare_mass": [],
     "finite_size": [],
     "sgd_flow": [],
     "sgd_stability": [],

@@ -102,13 +102,18 @@ def test_logistic_curve_is_the_one_neuron_flow():
 
 
 def test_logistic_prediction_limits():
-    """R_pred(0) = sum_j (lam_j - a_j)^2 + tail; R_pred(t -> inf) = the width floor; mu_j(t_j) = lam_j/2."""
+    """R_pred(0) = sum_j (lam_j - a_j)^2 + tail + the unused mass (m - sum_j a_j/lam_j) sigma0^4; R_pred(t -> inf) =
+    the width floor (every neuron used, m < r); mu_j(t_j) = lam_j/2."""
     d, r, alpha, m, sigma0 = 10**6, 40, 1.0, 10, 0.5
     lam = he2_teacher(r, alpha).head
     a = (m - np.arange(m)) * sigma0**2 / d
     start, end = logistic_prediction(d, r, alpha, m, [0.0, 1e5], sigma0=sigma0)
-    assert start == pytest.approx(np.sum((lam[:m] - a) ** 2) + np.sum(lam[m:] ** 2), rel=1e-12)
+    spare = (m - np.sum(a / lam[:m])) * sigma0**4
+    assert start == pytest.approx(np.sum((lam[:m] - a) ** 2) + np.sum(lam[m:] ** 2) + spare, rel=1e-12)
     assert end == pytest.approx(width_floor(r, alpha, m), rel=1e-12)
+    # m > r: after every direction is learned the m - r unused neurons keep (sigma0^2/(1 + 8 sigma0^2 t))^2 each
+    late = logistic_prediction(d, 10, alpha, 40, [1e5], sigma0=sigma0)[0]
+    assert late == pytest.approx(30 * (sigma0**2 / (1 + 8 * sigma0**2 * 1e5)) ** 2, rel=1e-6)
     t_j = predicted_learning_times(d, r, alpha, m, sigma0=sigma0)
     mu = np.diag(_curves(lam[:m], a, sigma0, t_j)[0])
     np.testing.assert_allclose(mu, lam[:m] / 2, rtol=1e-10)
