@@ -167,6 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise", type=float, default=0.0, help="label-noise variance Delta (default 0)")
     p.add_argument("--seeds", type=int, default=8, help="independent runs (default 8)")
 
+    p = sub.add_parser("spectrum", help="learned spectrum predicted by the SE (and measured), power-law tail fit, figure")
+    _physical(p)
+    p.add_argument("--simulate", action="store_true", help="also measure the spectrum of trained networks")
+    p.add_argument("--seeds", type=int, default=8, help="--simulate: independent solves, pooled (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="base seed of the solves, the SE draws and the bootstraps")
+    p.add_argument("--method", default="network", choices=("network", "lasso"), help="--simulate: network or LASSO")
+    p.add_argument("--out", default=None, help="folder for spectrum.json and the figure spectrum.{png,pdf}")
+
     p = sub.add_parser("report", help="rebuild the report of a crosscheck or sweep folder from its points.jsonl")
     p.add_argument("out", metavar="DIR")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -372,9 +380,24 @@ def _cmd_sgd(args) -> int:
     return 1 if diverged else 0
 
 
+def _cmd_spectrum(args) -> int:
+    from .spectrum import format_spectrum, run_spectrum
+
+    _only(args, "quadratic", rank=None)
+    if args.teacher != "signs":
+        raise InputError("--teacher gaussian is not supported by spectrum")
+    if args.seeds < 1:
+        raise InputError(f"--seeds must be >= 1 (got {args.seeds})")
+    result = run_spectrum(args.model, args.d, args.n, args.lam, args.gamma, args.noise, simulate=args.simulate,
+                          seeds=args.seeds, base_seed=args.seed, method=args.method, seed=args.seed,
+                          out=Path(args.out) if args.out else None)
+    print(json.dumps(result) if args.json else format_spectrum(result))
+    return 0 if not args.simulate or result["measured"]["comparison"]["agree"] else 1
+
+
 COMMANDS = {"se": _cmd_se, "bayes": _cmd_bayes, "simulate": _cmd_simulate, "derive": _cmd_derive,
             "crosscheck": _cmd_crosscheck, "sweep": _cmd_sweep, "report": _cmd_report, "claim": _cmd_claim,
-            "flow": _cmd_flow, "sgd": _cmd_sgd}
+            "flow": _cmd_flow, "sgd": _cmd_sgd, "spectrum": _cmd_spectrum}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,41 @@
+"""``scalinglab spectrum``: the predicted spectrum, the measured one and the tail verdicts (issue 5, first slice)."""
+
+import json
+import shlex
+
+from crosscheck.cli import main
+
+
+def _run(argv, capsys):
+    code = main(shlex.split(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_over_sampled_spectrum_keeps_the_teachers_tail(capsys):
+    # n >> d, threshold far below the noise: the learned magnitudes are the teacher's plus small noise
+    code, out, _ = _run("spectrum diagonal --d 10000 --n 100000 --lam 0.03 --gamma 1 --noise 0.1 --json", capsys)
+    data = json.loads(out)
+    tail = data["predicted"]["tail"]
+    assert code == 0 and tail["power_law_tail"] is True
+    low, high = tail["interval"]
+    assert low <= data["teacher_density_exponent"] <= high  # 1 + 1/gamma = 2 inside the bootstrap interval
+
+
+def test_noise_level_threshold_has_no_power_law_tail_and_simulation_agrees(capsys, tmp_path):
+    argv = (f"spectrum diagonal --d 300 --n 150 --lam 0.07 --gamma 1.5 --noise 0.25 --simulate --method lasso "
+            f"--seeds 3 --out {tmp_path} --json")
+    code, out, _ = _run(argv, capsys)
+    data = json.loads(out)
+    comparison = data["measured"]["comparison"]
+    assert code == (0 if comparison["agree"] else 1)
+    assert comparison["ks"] <= comparison["ks_band"] and comparison["size"] == 900
+    assert abs(comparison["atom_measured"] - data["predicted"]["atom"]) < 0.1
+    assert (tmp_path / "spectrum.png").exists() and (tmp_path / "spectrum.json").exists()
+
+
+def test_spectrum_bad_input(capsys):
+    code, _, err = _run("spectrum quadratic --d 30 --n 100 --lam 1 --gamma 1.5", capsys)
+    assert code == 2 and "only the diagonal network" in err and err.count("\n") == 1
+    code, _, err = _run("spectrum diagonal --d 30 --n 0 --lam 1 --gamma 1.5", capsys)
+    assert code == 2 and "n must be > 0" in err
