@@ -175,6 +175,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", default="network", choices=("network", "lasso"), help="--simulate: network or LASSO")
     p.add_argument("--out", default=None, help="folder for spectrum.json and the figure spectrum.{png,pdf}")
 
+    p = sub.add_parser("optimal", help="optimal weight decay lam_opt and R(lam_opt) from the SE, with the derived optimum")
+    p.add_argument("model", help="network model: diagonal or quadratic")
+    p.add_argument("--d", type=float, required=True, help="input dimension (integer >= 1)")
+    p.add_argument("--n", type=float, required=True, help="number of samples (>= 0)")
+    p.add_argument("--gamma", type=float, required=True, help="teacher decay (> 1/2)")
+    p.add_argument("--noise", type=float, default=0.0, help="label-noise variance Delta (>= 0), default 0")
+    p.add_argument("--rtol", type=float, default=1e-3, help="relative accuracy of lam_opt (default 1e-3)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
     p = sub.add_parser("report", help="rebuild the report of a crosscheck or sweep folder from its points.jsonl")
     p.add_argument("out", metavar="DIR")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -395,9 +404,17 @@ def _cmd_spectrum(args) -> int:
     return 0 if not args.simulate or result["measured"]["comparison"]["agree"] else 1
 
 
+def _cmd_optimal(args) -> int:
+    from .optimal import format_optimal, run_optimal
+
+    out = run_optimal(args.model, args.d, args.n, args.gamma, args.noise, rtol=args.rtol)
+    print(json.dumps(out) if args.json else format_optimal(out))
+    return 0 if out["converged"] else 1
+
+
 COMMANDS = {"se": _cmd_se, "bayes": _cmd_bayes, "simulate": _cmd_simulate, "derive": _cmd_derive,
             "crosscheck": _cmd_crosscheck, "sweep": _cmd_sweep, "report": _cmd_report, "claim": _cmd_claim,
-            "flow": _cmd_flow, "sgd": _cmd_sgd, "spectrum": _cmd_spectrum}
+            "flow": _cmd_flow, "sgd": _cmd_sgd, "spectrum": _cmd_spectrum, "optimal": _cmd_optimal}
 
 
 def main(argv: list[str] | None = None) -> int:
