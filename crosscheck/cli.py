@@ -172,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--simulate", action="store_true", help="also measure the spectrum of trained networks")
     p.add_argument("--seeds", type=int, default=8, help="--simulate: independent solves, pooled (default 8)")
     p.add_argument("--seed", type=int, default=0, help="base seed of the solves, the SE draws and the bootstraps")
-    p.add_argument("--method", default="network", choices=("network", "lasso"), help="--simulate: network or LASSO")
+    p.add_argument("--method", default="network", choices=("network", "lasso", "convex"),
+                   help="--simulate: network (default), or the convex problem: lasso (diagonal), convex (quadratic)")
     p.add_argument("--out", default=None, help="folder for spectrum.json and the figure spectrum.{png,pdf}")
 
     p = sub.add_parser("optimal", help="optimal weight decay lam_opt and R(lam_opt) from the SE, with the derived optimum")
@@ -392,9 +393,8 @@ def _cmd_sgd(args) -> int:
 def _cmd_spectrum(args) -> int:
     from .spectrum import format_spectrum, run_spectrum
 
-    _only(args, "quadratic", rank=None)
-    if args.teacher != "signs":
-        raise InputError("--teacher gaussian is not supported by spectrum")
+    if args.teacher != "signs" or args.rank is not None:
+        raise InputError("--teacher and --rank are not supported by spectrum")
     if args.seeds < 1:
         raise InputError(f"--seeds must be >= 1 (got {args.seeds})")
     result = run_spectrum(args.model, args.d, args.n, args.lam, args.gamma, args.noise, simulate=args.simulate,

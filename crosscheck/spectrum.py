@@ -1,7 +1,8 @@
-"""``scalinglab spectrum diagonal``: the learned spectrum |theta_hat_i| predicted by the SE, optionally measured on
-trained networks, its power-law tail and a figure.
+"""``scalinglab spectrum {diagonal,quadratic}``: the learned spectrum (|theta_hat_i|, or the eigenvalues of S_hat)
+predicted by the SE, optionally measured on trained networks, its power-law tail and a figure.
 
-* predicted: numeric.spectra.predicted_spectrum_diagonal (atom at 0 + a tail-safe density);
+* predicted: numeric.spectra.predicted_spectrum_diagonal / numeric.spectra_quadratic.predicted_spectrum_quadratic
+  (atom at 0 + the continuous part); noise level: tau sqrt(d/n) (diagonal), the bulk edge 2 sigma (quadratic);
 * its tail: a CSN fit (numeric.tail_fit) of TAIL_DRAWS stratified SE draws (one per coordinate, repeated), the
   teacher's own density exponent 1 + 1/gamma beside it;
 * measured (--simulate): pooled |theta_hat_i| of ``seeds`` solves vs the prediction (KS and W1 against the iid
@@ -41,57 +42,77 @@ def _tail(values: np.ndarray, seed: int) -> dict:
     return {"fitted": True, **fit, "decades": decades, "power_law_tail": present}
 
 
+def _law(model: str, d, n, lam, gamma, noise):
+    """(predicted law, threshold, noise level, teacher values) in the units of the learned values."""
+    if model == "diagonal":
+        from numeric.spectra import predicted_spectrum_diagonal
+        from numeric.teachers import teacher_magnitudes
+
+        law = predicted_spectrum_diagonal(d, n, lam, gamma, noise)
+        return law, law.zeta * law.scale, law.tau * law.scale, teacher_magnitudes(law.d, law.gamma)
+    if model == "quadratic":
+        from numeric.spectra_quadratic import predicted_spectrum_quadratic
+        from numeric.teachers import quadratic_teacher_spectrum
+
+        law = predicted_spectrum_quadratic(d, n, lam, gamma, noise)
+        return law, law.zeta, 2 * math.sqrt(law.sigma2), quadratic_teacher_spectrum(law.d, law.gamma)  # bulk edge 2 sigma
+    raise ValueError(f"unknown model {model!r} (available: diagonal, quadratic)")
+
+
+def _measured(model: str, d, n, lam, gamma, noise, seeds, base_seed, method):
+    if model == "diagonal":
+        from numeric.spectra import measured_spectrum_diagonal
+
+        if method not in ("network", "lasso"):
+            raise ValueError(f"--method {method} is not a method of the diagonal network (network, lasso)")
+        return measured_spectrum_diagonal(d, n, lam, gamma, noise, seeds=seeds, base_seed=base_seed, method=method)
+    from numeric.spectra_quadratic import measured_spectrum_quadratic
+
+    if method not in ("network", "convex"):
+        raise ValueError(f"--method {method} is not a method of the quadratic network (network, convex)")
+    return measured_spectrum_quadratic(d, n, lam, gamma, noise, seeds=seeds, base_seed=base_seed, method=method)
+
+
 def run_spectrum(model: str, d, n, lam, gamma, noise, *, simulate: bool = False, seeds: int = 8, base_seed: int = 0,
                  method: str = "network", out: Path | None = None, seed: int = 0) -> dict:
     """The predicted (and measured) spectrum, tail fits and verdicts as a JSON-ready dict; figure + JSON in ``out``."""
-    from numeric.se_lasso import lasso_se_estimates
-    from numeric.spectra import compare_spectra, measured_spectrum_diagonal, predicted_spectrum_diagonal
+    from numeric.spectra import compare_spectra
     from numeric.tail_fit import rank_exponent_to_density_exponent
 
-    if model != "diagonal":
-        raise ValueError("spectrum: only the diagonal network so far (the quadratic network's spectrum is not built yet)")
-    predicted = predicted_spectrum_diagonal(d, n, lam, gamma, noise)
+    predicted, threshold, noise_level, teacher = _law(model, d, n, lam, gamma, noise)
     rng = np.random.default_rng(seed)
-    draws = np.concatenate([np.abs(lasso_se_estimates(predicted.d, predicted.n, predicted.gamma, predicted.se, rng))
-                            for _ in range(TAIL_DRAWS)])
+    draws = np.concatenate([predicted.stratified(rng) for _ in range(TAIL_DRAWS)])
     probs = [0.5, 0.9, 0.99, 0.999]
     result = {
         "model": model, "d": predicted.d, "n": predicted.n, "lam": predicted.lam, "gamma": predicted.gamma,
         "noise": predicted.noise,
-        "predicted": {"atom": predicted.atom, "mean": predicted.mean, "tau": predicted.tau, "zeta": predicted.zeta,
-                      "threshold_theta_units": predicted.zeta * predicted.scale,
-                      "noise_theta_units": predicted.tau * predicted.scale,
+        "predicted": {"atom": predicted.atom, "threshold": threshold, "noise_level": noise_level,
                       "quantiles": dict(zip(map(str, probs), predicted.quantile(probs).tolist())),
                       "tail": _tail(draws, seed)},
         "teacher_density_exponent": rank_exponent_to_density_exponent(predicted.gamma),
     }
     measured = None
     if simulate:
-        spectra = measured_spectrum_diagonal(d, n, lam, gamma, noise, seeds=seeds, base_seed=base_seed,
-                                             method="lasso" if method == "lasso" else "network")
-        measured = np.concatenate(spectra)
+        measured = np.concatenate(_measured(model, d, n, lam, gamma, noise, seeds, base_seed, method))
         comparison = compare_spectra(measured, predicted, bootstrap=BOOTSTRAP, seed=seed).to_dict()
         result["measured"] = {"method": method, "seeds": seeds, "base_seed": base_seed, "comparison": comparison,
                               "tail": _tail(measured, seed)}
     if out is not None:
         out = Path(out)
         write_json(out / "spectrum.json", result)
-        result["files"] = ["spectrum.json"] + [Path(p).name for p in spectrum_figure(result, predicted, draws, measured,
-                                                                                    out / "spectrum")]
+        result["files"] = ["spectrum.json"] + [Path(p).name for p in spectrum_figure(result, predicted, teacher, draws,
+                                                                                    measured, out / "spectrum")]
     return result
 
 
-def spectrum_figure(result: dict, predicted, draws: np.ndarray, measured, stem: Path) -> list[str]:
-    """Left: rank plot of |theta_hat| (log-log) with the teacher's |theta*| and the fitted tail. Right: the
+def spectrum_figure(result: dict, predicted, teacher: np.ndarray, draws: np.ndarray, measured, stem: Path) -> list[str]:
+    """Left: rank plot of the learned values (log-log) with the teacher's and the fitted tail. Right: the
     predicted density (and atom) with the measured histogram."""
-    from numeric.teachers import teacher_magnitudes
-
     fig = Figure(figsize=(11.0, 4.3))
     left, right = fig.subplots(1, 2)
     d = predicted.d
-    teacher = teacher_magnitudes(d, predicted.gamma)
     ranks = np.arange(1, d + 1)
-    left.loglog(ranks, teacher, "k:", lw=1, label=r"teacher $|\theta^*_i|$")
+    left.loglog(ranks[teacher > 0], teacher[teacher > 0], "k:", lw=1, label="teacher")
     pred_sorted = np.sort(draws)[::-1][::TAIL_DRAWS]  # one stratified draw's worth of ranks
     left.loglog(ranks[pred_sorted > 0], pred_sorted[pred_sorted > 0], "C0-", label="predicted (SE draws)")
     if measured is not None:
@@ -99,10 +120,10 @@ def spectrum_figure(result: dict, predicted, draws: np.ndarray, measured, stem: 
         meas_sorted = np.sort(measured)[::-1][::seeds]
         left.loglog(ranks[meas_sorted > 0], meas_sorted[meas_sorted > 0], "C1.", ms=3,
                     label=f"measured ({result['measured']['method']}, {seeds} seeds pooled)")
-    left.axhline(result["predicted"]["threshold_theta_units"], color="0.5", lw=0.8, ls="--", label="threshold")
-    left.axhline(result["predicted"]["noise_theta_units"], color="0.5", lw=0.8, ls="-.", label="noise level")
+    left.axhline(result["predicted"]["threshold"], color="0.5", lw=0.8, ls="--", label="threshold")
+    left.axhline(result["predicted"]["noise_level"], color="0.5", lw=0.8, ls="-.", label="noise level")
     left.set_xlabel("rank i")
-    left.set_ylabel(r"$|\hat\theta|_{(i)}$")
+    left.set_ylabel(r"$|\hat\theta|_{(i)}$" if result["model"] == "diagonal" else r"eigenvalue of $\hat S$, by rank")
     left.legend(fontsize=7)
     tail = result["predicted"]["tail"]
     if tail["fitted"]:
@@ -119,20 +140,20 @@ def spectrum_figure(result: dict, predicted, draws: np.ndarray, measured, stem: 
         right.hist(positive, bins=60, weights=weights / (top / 60), color="C1", alpha=0.4,
                    label=f"measured (atom {np.mean(measured == 0):.3f})")
     right.set_ylim(bottom=1e-6)
-    right.set_xlabel(r"$|\hat\theta|$")
+    right.set_xlabel(r"$|\hat\theta|$" if result["model"] == "diagonal" else r"eigenvalue of $\hat S$")
     right.set_ylabel("density")
     right.legend(fontsize=7)
-    fig.suptitle(f"diagonal network: d = {d}, n = {result['n']:g}, lambda = {result['lam']:g}, "
+    fig.suptitle(f"{result['model']} network: d = {d}, n = {result['n']:g}, lambda = {result['lam']:g}, "
                  f"gamma = {result['gamma']:g}, Delta = {result['noise']:g}", fontsize=9)
     return save_figure(fig, stem)
 
 
 def format_spectrum(result: dict) -> str:
     p = result["predicted"]
-    lines = [f"diagonal network, d = {result['d']}, n = {result['n']:g}, lam = {result['lam']:g}, "
+    lines = [f"{result['model']} network, d = {result['d']}, n = {result['n']:g}, lam = {result['lam']:g}, "
              f"gamma = {result['gamma']:g}, Delta = {result['noise']:g}",
-             f"predicted: atom at 0 {p['atom']:.4f}, threshold {p['threshold_theta_units']:.4g}, noise level "
-             f"{p['noise_theta_units']:.4g}, quantiles {json.dumps({k: round(v, 4) for k, v in p['quantiles'].items()})}"]
+             f"predicted: atom at 0 {p['atom']:.4f}, threshold {p['threshold']:.4g}, noise level "
+             f"{p['noise_level']:.4g}, quantiles {json.dumps({k: round(v, 4) for k, v in p['quantiles'].items()})}"]
     for label, tail in (("predicted", p["tail"]), ("measured", result.get("measured", {}).get("tail"))):
         if tail is None:
             continue

@@ -103,7 +103,14 @@ def _check_points(name: str, x) -> np.ndarray:
     return x
 
 
-class PredictedSpectrum:
+class SpectrumLaw:
+    """What ``compare_spectra`` needs of a predicted law of learned values v >= 0 (an atom at 0 plus a continuous
+    part): ``d``, ``atom``, ``cdf(v)``, ``table()`` (a ``_Table`` of F), ``sample(size, rng)`` (iid draws) and
+    ``stratified(rng)`` (one finite-d draw of all d values, for the stratified band). Subclasses: the diagonal
+    ``PredictedSpectrum`` here and the quadratic ``spectra_quadratic.PredictedQuadraticSpectrum``."""
+
+
+class PredictedSpectrum(SpectrumLaw):
     """Law of |theta_hat_i| predicted by the LASSO SE (module docstring): an atom at 0 plus a density.
 
     Attributes: d, n, lam, gamma, noise, teacher, se (the SEResult), tau, zeta (eta-units), scale = sqrt(d/n),
@@ -207,10 +214,18 @@ class PredictedSpectrum:
         y = np.abs(self._m[i] + self._s[i] * rng.standard_normal(size))
         return self.scale * np.maximum(y - self.zeta, 0.0)
 
+    def stratified(self, rng: np.random.Generator) -> np.ndarray:
+        """One SE draw per coordinate: |theta_hat_i|, i = 1..d (``se_lasso.lasso_se_estimates``)."""
+        return np.abs(lasso_se_estimates(self.d, self.n, self.gamma, self.se, rng, self.teacher))
+
     def table(self) -> _Table:
-        """The node grid used by ``compare_spectra`` (built once)."""
+        """The node grid used by ``compare_spectra`` (built once): start nodes a uniform grid and the bump centres
+        s (m_i - zeta) > 0 of the components."""
         if self._table is None:
-            self._table = _Table.build(self)
+            centres = self.scale * (self._m - self.zeta)
+            start = np.concatenate([np.linspace(0.0, self.v_top, START_NODES),
+                                    centres[(centres > 0) & (centres < self.v_top)]])
+            self._table = _Table.build(self.cdf, start)
         return self._table
 
     def to_dict(self) -> dict:
@@ -226,8 +241,8 @@ class PredictedSpectrum:
 class _Table:
     """F (exact) at nodes 0 = v_0 < ... < v_K = v_top, and the largest |F - F_lin| seen at the check points.
 
-    Built adaptively: the start nodes are a uniform grid of START_NODES points and the bump centres
-    s (m_i - zeta) > 0 of the components; each interval is checked at its two third-points and split
+    Built adaptively from the law's start nodes (for the diagonal law: a uniform grid of START_NODES points and the
+    bump centres s (m_i - zeta) > 0 of the components); each interval is checked at its two third-points and split
     there while |F - F_lin| > TABLE_TOL at either. (A single bump of mass 1/d inside an interval moves F
     away from the chord by >= 1/(3d) at one of the third-points, so none is missed for d < 1/(3 TABLE_TOL);
     where F is smooth the third-point deviation is 8/9 of the chord's largest error, so ``error`` reports
@@ -240,18 +255,17 @@ class _Table:
     error: float
 
     @staticmethod
-    def build(spectrum: PredictedSpectrum) -> _Table:
-        centres = spectrum.scale * (spectrum._m - spectrum.zeta)
-        nodes = np.unique(np.concatenate([np.linspace(0.0, spectrum.v_top, START_NODES),
-                                          centres[(centres > 0) & (centres < spectrum.v_top)]]))
-        values = spectrum.cdf(nodes)
+    def build(cdf, start: np.ndarray) -> _Table:
+        """Refine the sorted unique ``start`` nodes (0 first, the top of the support last) against ``cdf``."""
+        nodes = np.unique(start)
+        values = cdf(nodes)
         pending = np.ones(nodes.size - 1, dtype=bool)
         error = 0.0
         while np.any(pending) and nodes.size < MAX_NODES:
             left = np.flatnonzero(pending)
             lo, hi = nodes[left], nodes[left + 1]
             thirds = np.concatenate([lo + (hi - lo) / 3.0, lo + 2.0 * (hi - lo) / 3.0])
-            exact = spectrum.cdf(thirds)
+            exact = cdf(thirds)
             chord = np.concatenate([(2.0 * values[left] + values[left + 1]) / 3.0,
                                     (values[left] + 2.0 * values[left + 1]) / 3.0])
             gap = np.abs(exact - chord).reshape(2, -1).max(axis=0)
@@ -341,21 +355,23 @@ def _band(draws: list[tuple[float, float]]) -> tuple[float, float]:
     return float(np.quantile(arr[:, 0], LEVEL)), float(np.quantile(arr[:, 1], LEVEL))
 
 
-def compare_spectra(sample, predicted: PredictedSpectrum, *, bootstrap: int = 200, seed: int = 0) -> SpectrumComparison:
+def compare_spectra(sample, predicted: SpectrumLaw, *, bootstrap: int = 200, seed: int = 0) -> SpectrumComparison:
     """KS = sup_v |F_emp(v) - F(v)| and W1 = int_0^inf |F_emp - F| dv of ``sample`` (|theta_hat_i| >= 0).
 
+    ``predicted``: any ``SpectrumLaw`` (diagonal ``PredictedSpectrum``, quadratic ``PredictedQuadraticSpectrum``).
     Band: the 95 % quantiles of KS and W1 over ``bootstrap`` iid samples of the same size from the predicted
     law (``predicted.sample``), each measured against F the same way; ``agree`` = both observed distances
     within their band. By construction each distance exceeds its band for 5 % of samples that do follow
     the law (about 5-10 % for ``agree``, the two being positively correlated). The finite-d SE is itself off
     by O(1/sqrt d) in F: the band shrinks as 1/sqrt(size), so pooling many seeds eventually resolves that
     bias and ``agree`` fails. A single solve's d values are one coupled estimate, not iid draws: the
-    stratified band (one SE draw per coordinate) is the tighter reference for them, reported alongside.
+    stratified band (``predicted.stratified``: one finite-d SE draw of all d values) is the tighter reference
+    for them, reported alongside.
     Reproducible: the bootstrap draws come from numpy.random.default_rng(seed).
     """
-    is_prediction = isinstance(predicted, PredictedSpectrum)
+    is_prediction = isinstance(predicted, SpectrumLaw)
     if not is_prediction:
-        raise ValueError(f"predicted must be a PredictedSpectrum (got {type(predicted).__name__})")
+        raise ValueError(f"predicted must be a SpectrumLaw (got {type(predicted).__name__})")
     x = np.asarray(sample, dtype=float)
     if x.ndim != 1 or x.size == 0 or not np.all(np.isfinite(x)) or np.any(x < 0):
         raise ValueError("sample must be a non-empty 1-D array of finite values >= 0")
@@ -374,10 +390,7 @@ def compare_spectra(sample, predicted: PredictedSpectrum, *, bootstrap: int = 20
     if x.size % predicted.d == 0:
         strat = []
         for _ in range(bootstrap):
-            draw = np.concatenate([
-                np.abs(lasso_se_estimates(predicted.d, predicted.n, predicted.gamma, predicted.se, rng, predicted.teacher))
-                for _ in range(x.size // predicted.d)
-            ])
+            draw = np.concatenate([predicted.stratified(rng) for _ in range(x.size // predicted.d)])
             draw.sort()
             strat.append(_distances(draw, table.cdf(draw), predicted.atom, table))
         ks_strat, w1_strat = _band(strat)

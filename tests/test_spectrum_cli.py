@@ -34,8 +34,13 @@ def test_noise_level_threshold_has_no_power_law_tail_and_simulation_agrees(capsy
     assert (tmp_path / "spectrum.png").exists() and (tmp_path / "spectrum.json").exists()
 
 
-def test_spectrum_bad_input(capsys):
-    code, _, err = _run("spectrum quadratic --d 30 --n 100 --lam 1 --gamma 1.5", capsys)
-    assert code == 2 and "only the diagonal network" in err and err.count("\n") == 1
+def test_quadratic_spectrum_and_bad_input(capsys):
+    code, out, _ = _run("spectrum quadratic --d 30 --n 900 --lam 10 --gamma 1.5 --noise 0.5 --simulate --method convex "
+                        "--seeds 2 --json", capsys)
+    data = json.loads(out)
+    assert 0 < data["predicted"]["atom"] < 1 and data["measured"]["comparison"]["size"] == 60
+    assert code == (0 if data["measured"]["comparison"]["agree"] else 1)
+    code, _, err = _run("spectrum quadratic --d 30 --n 900 --lam 10 --gamma 1.5 --simulate --method lasso", capsys)
+    assert code == 2 and "not a method of the quadratic network" in err and err.count("\n") == 1
     code, _, err = _run("spectrum diagonal --d 30 --n 0 --lam 1 --gamma 1.5", capsys)
     assert code == 2 and "n must be > 0" in err
