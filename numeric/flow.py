@@ -83,14 +83,15 @@ class FlowResult:
 
     def to_dict(self) -> dict:
         """Plain JSON types: arrays become lists, NaN becomes None."""
-        return {key: _plain(value) for key, value in asdict(self).items()}
+        return {key: plain_json(value) for key, value in asdict(self).items()}
 
 
-def _plain(value):
+def plain_json(value):
+    """Arrays to lists and non-finite floats to None, recursively (the JSON form of a result field)."""
     if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
+        return [plain_json(v) for v in value.tolist()]
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain_json(v) for v in value]
     if isinstance(value, (float, np.floating)):
         return float(value) if math.isfinite(value) else None
     return value

@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .flow import gradient_flow
+from .flow import gradient_flow, plain_json
 from .he2_student import initial_weights, risk_of_weights
 from .he2_teacher import check_rank, he2_teacher
 from .params import check_count, check_dimension, check_nonnegative, check_positive
@@ -78,17 +78,7 @@ class SGDResult:
 
     def to_dict(self) -> dict:
         """Plain JSON types: arrays become lists, NaN becomes None."""
-        return {key: _plain(value) for key, value in asdict(self).items()}
-
-
-def _plain(value):
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+        return {key: plain_json(value) for key, value in asdict(self).items()}
 
 
 def seed_average(risks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -202,9 +192,9 @@ class StabilityScan:
 
     def to_dict(self) -> dict:
         """Plain JSON types: arrays become lists, NaN becomes None, each run as ``SGDResult.to_dict``."""
-        out = {key: _plain(getattr(self, key)) for key in ("c", "lr", "horizon", "window", "diverged_fraction",
+        out = {key: plain_json(getattr(self, key)) for key in ("c", "lr", "horizon", "window", "diverged_fraction",
                                                            "first_divergence", "inflation", "kappa")}
-        out["ratio"] = [_plain(x) for x in self.ratio]
+        out["ratio"] = [plain_json(x) for x in self.ratio]
         out["results"] = [res.to_dict() for res in self.results]
         return out
 

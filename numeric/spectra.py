@@ -96,7 +96,7 @@ def _inside(t: np.ndarray, m: np.ndarray, s: np.ndarray) -> np.ndarray:
     return out
 
 
-def _check_points(name: str, x) -> np.ndarray:
+def check_points(name: str, x) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     if np.any(np.isnan(x)):
         raise ValueError(f"{name} must not contain nan")
@@ -108,6 +108,29 @@ class SpectrumLaw:
     part): ``d``, ``atom``, ``cdf(v)``, ``table()`` (a ``_Table`` of F), ``sample(size, rng)`` (iid draws) and
     ``stratified(rng)`` (one finite-d draw of all d values, for the stratified band). Subclasses: the diagonal
     ``PredictedSpectrum`` here and the quadratic ``spectra_quadratic.PredictedQuadraticSpectrum``."""
+
+    def quantile(self, p) -> np.ndarray:
+        """Smallest v >= 0 with F(v) >= p, by bisection on F to QUANTILE_ULPS ulps (0 for p <= atom, inf for
+        p = 1); needs ``atom``, ``v_top`` (F(v_top) = 1 up to the law's tail) and a vectorised ``cdf``."""
+        p = check_points("p", p)
+        if np.any((p < 0) | (p > 1)):
+            raise ValueError("p must lie in [0, 1]")
+        flat = p.ravel()
+        out = np.zeros(flat.shape)
+        out[flat == 1] = math.inf
+        todo = np.flatnonzero((flat > self.atom) & (flat < 1))
+        lo, hi = np.zeros(todo.size), np.full(todo.size, self.v_top)
+        target = flat[todo]
+        for _ in range(QUANTILE_MAX_STEPS):
+            open_ = hi - lo > QUANTILE_ULPS * np.spacing(hi)
+            if not np.any(open_):
+                break
+            mid = 0.5 * (lo[open_] + hi[open_])
+            below = self.cdf(mid) < target[open_]
+            lo[open_] = np.where(below, mid, lo[open_])
+            hi[open_] = np.where(below, hi[open_], mid)
+        out[todo] = hi
+        return out.reshape(p.shape)
 
 
 class PredictedSpectrum(SpectrumLaw):
@@ -145,12 +168,12 @@ class PredictedSpectrum(SpectrumLaw):
 
     def cdf(self, v) -> np.ndarray:
         """F(v) = P(|theta_hat| <= v): 0 for v < 0, atom at v = 0, continuous increasing for v > 0."""
-        v = _check_points("v", v)
+        v = check_points("v", v)
         return self._map(lambda t: np.mean(_inside(t, self._m, self._s), axis=1), v, 0.0)
 
     def log_sf(self, v) -> np.ndarray:
         """log(1 - F(v)) = log((1/d) sum_i [Q((t - m_i)/s_i) + Q((t + m_i)/s_i)]), by log_ndtr and logsumexp."""
-        v = _check_points("v", v)
+        v = check_points("v", v)
 
         def f(t):
             terms = np.logaddexp(log_ndtr((self._m - t) / self._s), log_ndtr(-(t + self._m) / self._s))
@@ -164,7 +187,7 @@ class PredictedSpectrum(SpectrumLaw):
 
     def log_density(self, v) -> np.ndarray:
         """log f(v) for v >= 0 (the density of the continuous part; -inf for v < 0)."""
-        v = _check_points("v", v)
+        v = check_points("v", v)
         log_norm = math.log(self.d * self.scale * math.sqrt(2.0 * math.pi))
 
         def f(t):
@@ -177,28 +200,6 @@ class PredictedSpectrum(SpectrumLaw):
     def density(self, v) -> np.ndarray:
         """f(v) of the continuous part, v > 0 (its integral is 1 - atom); 0 for v < 0."""
         return np.exp(self.log_density(v))
-
-    def quantile(self, p) -> np.ndarray:
-        """Smallest v >= 0 with F(v) >= p, by bisection on F (0 for p <= atom, inf for p = 1)."""
-        p = _check_points("p", p)
-        if np.any((p < 0) | (p > 1)):
-            raise ValueError("p must lie in [0, 1]")
-        flat = p.ravel()
-        out = np.zeros(flat.shape)
-        out[flat == 1] = math.inf
-        todo = np.flatnonzero((flat > self.atom) & (flat < 1))
-        lo, hi = np.zeros(todo.size), np.full(todo.size, self.v_top)
-        target = flat[todo]
-        for _ in range(QUANTILE_MAX_STEPS):
-            open_ = hi - lo > QUANTILE_ULPS * np.spacing(hi)
-            if not np.any(open_):
-                break
-            mid = 0.5 * (lo[open_] + hi[open_])
-            below = self.cdf(mid) < target[open_]
-            lo[open_] = np.where(below, mid, lo[open_])
-            hi[open_] = np.where(below, hi[open_], mid)
-        out[todo] = hi
-        return out.reshape(p.shape)
 
     def sample(self, size: int, rng: np.random.Generator) -> np.ndarray:
         """``size`` iid draws: i uniform in 1..d, Z ~ N(0, 1), s |eta(m_i + s_i Z; zeta)|.

@@ -34,7 +34,7 @@ from .free_probability import free_convolution_semicircle
 from .params import check_count, check_dimension, check_gamma, check_nonnegative
 from .se_matrix import SE_NODES, MatrixSEResult, quadratic_se, teacher_atoms
 from .simulate_quadratic import DESIGNS, METHODS, simulate_quadratic
-from .spectra import NETWORK_ZERO_TOL, QUANTILE_MAX_STEPS, QUANTILE_ULPS, START_NODES, SpectrumLaw, _Table
+from .spectra import NETWORK_ZERO_TOL, START_NODES, SpectrumLaw, _Table, check_points
 from .teachers import quadratic_teacher_spectrum
 
 # Default threshold below which an eigenvalue of a convex solve counts as an exact zero. The prox step returns
@@ -77,7 +77,7 @@ class PredictedQuadraticSpectrum(SpectrumLaw):
 
     def cdf(self, v) -> np.ndarray:
         """F(v) = P(eigenvalue of S_hat <= v) = F_Y(zeta + v) for v >= 0 (atom at 0), 0 for v < 0, 1 for v >= v_top."""
-        v = _points("v", v)
+        v = check_points("v", v)
         flat = v.ravel()
         out = np.array([0.0 if w < 0 else 1.0 if w >= self.v_top else self._cdf_y(self.zeta + w) for w in flat])
         return out.reshape(v.shape)
@@ -86,27 +86,9 @@ class PredictedQuadraticSpectrum(SpectrumLaw):
         """f(v) = rho_Y(zeta + v) for v > 0 (0 for v < 0): piecewise-linear in the SE quadrature's nodes (SE_NODES
         Gauss nodes per piece) with rho_Y = 0 at the support edges; its integral is 1 - atom to the accuracy the
         tests measure (the interpolation, not the law, is the error)."""
-        v = _points("v", v)
+        v = check_points("v", v)
         out = np.interp(self.zeta + v, self._rho_x, self._rho, left=0.0, right=0.0)
         return np.where(v > 0, out, 0.0)
-
-    def quantile(self, p) -> np.ndarray:
-        """Smallest v >= 0 with F(v) >= p, by bisection on F to QUANTILE_ULPS ulps (0 for p <= atom, inf for p = 1)."""
-        p = _points("p", p)
-        if np.any((p < 0) | (p > 1)):
-            raise ValueError("p must lie in [0, 1]")
-        flat = p.ravel()
-        out = np.zeros(flat.shape)
-        out[flat == 1] = math.inf
-        for i in np.flatnonzero((flat > self.atom) & (flat < 1)):
-            lo, hi = 0.0, self.v_top
-            for _ in range(QUANTILE_MAX_STEPS):
-                if hi - lo <= QUANTILE_ULPS * np.spacing(hi):
-                    break
-                mid = 0.5 * (lo + hi)
-                lo, hi = (mid, hi) if self._cdf_y(self.zeta + mid) < flat[i] else (lo, mid)
-            out[i] = hi
-        return out.reshape(p.shape)
 
     def sample(self, size: int, rng: np.random.Generator) -> np.ndarray:
         """``size`` iid draws by inverting the comparison table's piecewise-linear F_lin (|F_lin - F| <= its
@@ -150,13 +132,6 @@ class PredictedQuadraticSpectrum(SpectrumLaw):
             "noise": float(self.noise), "rank": self.rank, "sigma2": self.sigma2, "zeta": self.zeta,
             "atom": self.atom, "v_top": self.v_top, "median": float(self.quantile(0.5)), "se": self.se.to_dict(),
         }
-
-
-def _points(name: str, x) -> np.ndarray:
-    x = np.asarray(x, dtype=float)
-    if np.any(np.isnan(x)):
-        raise ValueError(f"{name} must not contain nan")
-    return x
 
 
 def predicted_spectrum_quadratic(d, n, lam, gamma, noise, *, rank=None) -> PredictedQuadraticSpectrum:
