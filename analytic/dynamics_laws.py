@@ -229,10 +229,18 @@ def _time_of(j, case: AlphaCase, c, ell=None) -> sp.Expr:
     return (sp.log(d / m) if ell is None else ell) / (8 * c * j ** (-case.fix(alpha)))
 
 
+def _positive_root(roots: list) -> sp.Expr:
+    """The one positive root (SymPy lists the complex branches of rational powers, e.g. K^(-5/4) = y, too)."""
+    positive = [x for x in roots if not x.has(sp.I) and x.is_positive is not False]  # symbolic alpha: undecided
+    if len(positive) != 1:
+        raise ArithmeticError(f"expected one positive root, got {roots}")
+    return positive[0]
+
+
 def _front(case: AlphaCase, c: Scale, time: Scale) -> Scale:
     """J(t): solve t = ell j^alpha / (8 c) for j (t_j = ell/(8 lam_j)), ell = (1 - mu) ln d = ln(d/m)."""
     ell, tt, cc = sp.symbols("ell tt cc", positive=True)
-    (J,) = sp.solve(sp.Eq(tt, _time_of(_j, case, cc, ell)), _j)
+    J = _positive_root(sp.solve(sp.Eq(tt, _time_of(_j, case, cc, ell)), _j))
     a_ = case.fix(alpha)
     e = sp.expand((time.e + c.e) / a_)
     lpow = sp.expand((time.logs + c.logs - 1) / a_)
@@ -248,6 +256,7 @@ def _tail_rate(case: AlphaCase, c: Scale) -> sp.Expr:
     return gap.subs(lam_sym, lam_r) ** 2 * sp.exp(-16 * lam_r * (t - _time_of(r, case, c.rate)))
 
 
+@cache
 def spare_mass() -> sp.Expr:
     """||w||^2 of a neuron that no teacher direction pulls (w in ker A): the flow restricted to it,
     dM/dt = 4(AM + MA - 2M^2) with M = g e e^T, A e = 0, gives dg/dt = -8 g^2, so g(t) = sigma0^2/(1 + 8 sigma0^2 t)
@@ -326,12 +335,13 @@ def _branches(case: AlphaCase, view: str) -> list[DynamicsRegime]:
                                          force=True),
                               ("K = m < r: directions j > m never learned, every neuron used; "
                                "R = c^2 sum_{j=m}^r j^(-2 alpha)",)))
+    learned_decay = sp.sstr(_tail_rate(case, c))
     for e_s, l_s, zone, label in _spare_zones(time):  # m > r: the m - r unused neurons outlast the teacher's error
         out.append(DynamicsRegime(prefix + "all learned: spare neurons' mass", view, sp.expand(mu + e_s), l_s,
                                   ((sp.expand((J.e - beta) * a_), mu - beta, zone),), cond,
                                   (m - r) * spare_rate["t"],
                                   ("J(t) > r, m > r: every direction learned (their error decays exponentially, "
-                                   f"{sp.sstr(_tail_rate(case, c))}); the m - r unused neurons keep g(t)^2 each, {label}",)))
+                                   f"{learned_decay}); the m - r unused neurons keep g(t)^2 each, {label}",)))
     return _merged(out, case)
 
 
@@ -387,7 +397,7 @@ def _law_exponent(lam_j: sp.Expr, variable: str) -> sp.Expr:
     R = sp.integrate(lam_j.subs(_j, _x) ** 2, (_x, K, sp.oo), conds="none")
     if variable == "m":
         return sp.simplify(sp.limit(K * sp.diff(sp.log(R), K), K, sp.oo))
-    (J,) = sp.solve(sp.Eq(lam_j.subs(_j, K), ell / (8 * tt)), K)
+    J = _positive_root(sp.solve(sp.Eq(lam_j.subs(_j, K), ell / (8 * tt)), K))
     return sp.simplify(sp.limit(tt * sp.diff(sp.log(R.subs(K, J)), tt), tt, sp.oo))
 
 

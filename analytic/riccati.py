@@ -119,6 +119,7 @@ def inverse_flow_residual(A: sp.Matrix, M0: sp.Matrix) -> sp.Matrix:
 # --- one direction: logistic curve and learning time ---------------------------------------------------------
 
 
+@cache
 def logistic() -> sp.Expr:
     """M(t) solving dM/dt = 8(lam M - M^2), M(0) = a (dsolve)."""
     M = sp.Function("M")

@@ -114,6 +114,11 @@ def time_exponent(params: dict) -> dict:
         r = max(1, int(round(d ** p["beta"])))
         t_lo, t_hi = predicted_learning_times(d, r, p["alpha"], p["width"], sigma0=p["sigma0"],
                                               count=p["window"][1])[[p["window"][0] - 1, p["window"][1] - 1]]
+        if not 0 < t_lo < t_hi:  # the window's directions start above lam_j/2 (a_j >= lam_j/2): nothing to fit
+            rows.append({"d": d, "r": r, "log10_d": math.log10(d), "times": [], "risk": [], "slope": math.nan,
+                         "converged": False, "message": f"window [t_lo, t_hi] = [{t_lo:g}, {t_hi:g}]: directions "
+                         "start learned at this d (a_j >= lam_j/2)", "tail_error": math.nan, "spare_share": math.nan})
+            continue
         times = np.geomspace(t_lo, t_hi, p["points"])
         res = gradient_flow(d, r, p["alpha"], p["width"], times, sigma0=p["sigma0"], seed=p["seed"], head=p["head"])
         spare = p["width"] * (p["sigma0"] ** 2 / (1 + 8 * p["sigma0"] ** 2 * times[0])) ** 2  # unused neurons' mass
@@ -124,7 +129,7 @@ def time_exponent(params: dict) -> dict:
     diff = last["slope"] - derived
     ok = abs(diff) <= TIME_EXPONENT_TOL and last["converged"]  # smaller d: the trend, shown
     return {**p, "derived_exponent": derived, "rows": rows, "measured_exponent": last["slope"], "difference": diff,
-            "trend": last["slope"] - rows[-2]["slope"] if len(rows) > 1 else math.nan,
+            "trend": last["slope"] - rows[-2]["slope"] if len(rows) > 1 else math.nan,  # nan if a row has no window
             "tolerance": TIME_EXPONENT_TOL, "status": "agree" if ok else "disagree"}
 
 
@@ -251,14 +256,15 @@ def _derived_law(name: str, alpha: float, d: int, r: int, m: int, sigma0: float 
 
 
 def _crossing_time(times, risks, level: float) -> float:
-    """First t where R falls to ``level`` (log-log interpolation between the bracketing samples; nan if never)."""
+    """First t where R falls to ``level`` (interpolation linear in R, geometric in t, between the bracketing samples;
+    nan if never). Linear in R because the leading-order laws can cross 0 past t_r (log R undefined there)."""
     risks = np.asarray(risks, float)
     below = np.flatnonzero(risks <= level)
     if below.size == 0 or below[0] == 0:
         return math.nan
     k = below[0]
-    x0, x1, y0, y1 = math.log(times[k - 1]), math.log(times[k]), math.log(risks[k - 1]), math.log(risks[k])
-    return math.exp(x0 + (math.log(level) - y0) * (x1 - x0) / (y1 - y0))
+    x0, x1, y0, y1 = math.log(times[k - 1]), math.log(times[k]), risks[k - 1], risks[k]
+    return math.exp(x0 + (level - y0) * (x1 - x0) / (y1 - y0))
 
 
 def slow_decay(params: dict) -> dict:

@@ -170,8 +170,8 @@ def test_sgd_stability():
     assert rc.full_batch_limit() == 1 / (4 * rc.lam)
 
 
-@pytest.mark.parametrize("a_value", [sp.Rational(3, 4), sp.Integer(1), sp.Rational(3, 2)])
-def test_time_exponent(a_value):
+@pytest.mark.parametrize("a_value", [sp.Rational(3, 4), sp.Integer(1), sp.Rational(5, 4), sp.Rational(3, 2), 2.0])
+def test_time_exponent(a_value):  # 5/4: SymPy's solve also lists complex branches of K^(-5/4); the positive root
     assert sp.simplify(time_exponent(a_value) + (2 * a_value - 1) / a_value) == 0
     assert sp.simplify(width_floor_exponent(a_value) + (2 * a_value - 1)) == 0
 
