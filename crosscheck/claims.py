@@ -104,9 +104,9 @@ def _split(text: str) -> list[str]:
     return [p.strip() for p in parts + [cur] if p.strip()]
 
 
-def region(conditions: str, model: str = "diagonal") -> list[sp.Expr]:
-    """Linear forms in (ell, kappa) that are > 0 exactly where every condition holds."""
-    forms = []
+def orderings(conditions: str) -> list[tuple[str, str]]:
+    """(smaller, larger) texts of each comma-separated ordering A << B (also <, <=, >>, >, >=)."""
+    out = []
     for item in _split(conditions):
         for op in ("<<", ">>", "<=", ">=", "<", ">"):
             if op in item:
@@ -114,7 +114,14 @@ def region(conditions: str, model: str = "diagonal") -> list[sp.Expr]:
                 break
         else:
             raise ValueError(f"condition {item!r} has no ordering (<<, <, >>, >)")
-        small, large = (lhs, rhs) if op[0] == "<" else (rhs, lhs)
+        out.append((lhs, rhs) if op[0] == "<" else (rhs, lhs))
+    return out
+
+
+def region(conditions: str, model: str = "diagonal") -> list[sp.Expr]:
+    """Linear forms in (ell, kappa) that are > 0 exactly where every condition holds."""
+    forms = []
+    for small, large in orderings(conditions):
         a, b = _parse(small, "condition"), _parse(large, "condition")
         if a.has(ELL, KAPPA) or b.has(ELL, KAPPA):
             forms.append(sp.expand(b - a))

@@ -25,6 +25,7 @@ import math
 import numpy as np
 import sympy as sp
 
+from .claims import orderings
 from .compare import EXPONENT_TOL
 
 SEPARATION = 10.0
@@ -74,14 +75,8 @@ def claimed_exponents(rate: str, alpha: float) -> dict:
 def window(conditions: str, scales: dict, var: str) -> tuple[float, float]:
     """The interval of ``var`` (t or m) the orderings allow, given the numeric scales (t1, tr, tm, r, d, m)."""
     lo, hi = 0.0, math.inf
-    for item in [c.strip() for c in conditions.replace(";", ",").split(",") if c.strip()]:
-        for op in ("<<", ">>", "<", ">"):
-            if op in item:
-                lhs, rhs = item.split(op, 1)
-                break
-        else:
-            raise ValueError(f"condition {item!r} has no ordering (<<, <, >>, >)")
-        small, large = (lhs, rhs) if op[0] == "<" else (rhs, lhs)
+    for small, large in orderings(conditions):
+        item = f"{small.strip()} << {large.strip()}"
         a, b = _parse(small, "condition"), _parse(large, "condition")
         here = {_LOCALS[k]: v for k, v in scales.items()}
         if a == _LOCALS[var] and not b.has(_LOCALS[var]):
