@@ -11,7 +11,7 @@ the inequalities themselves stay symbolic in gamma.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from itertools import product
 
@@ -122,7 +122,10 @@ class Regime:
     mechanisms: tuple  # descriptions of the merged branches
     subleading: tuple  # (logd, log_power, label) of the other terms of R in these branches
     line: sp.Eq | None = None  # the regime lives on this line only (the interpolation peak, ell = 1)
+    dominant: tuple = ()  # labels of the term of R that dominates, one per distinct mechanism
     samples: sp.Symbol = n  # what d^ell counts: n (diagonal) or n_eff = n/d (quadratic)
+    # the solved scales of each merged branch: (region (exprs > 0), ((unknown name, exponent), ...), pattern)
+    branch_scales: tuple = field(default=(), compare=False, repr=False)
 
     @property
     def condition(self) -> sp.Boolean:
@@ -346,6 +349,8 @@ def _regimes(branches: list[Branch], line, samples: sp.Symbol = n) -> list[Regim
                                  if (t.expo, t.logp) != (bs[0].risk.expo, bs[0].risk.logp)),
                 line=line,
                 samples=samples,
+                dominant=tuple(dict.fromkeys(b.risk.label for b in bs)),
+                branch_scales=tuple(dict.fromkeys((b.region, tuple(sorted(b.solution.items())), b.pattern) for b in bs)),
             )
         )
     return regimes
