@@ -1,0 +1,339 @@
+"""``scalinglab prune diagonal``: pruning / debiasing of the trained diagonal network, SE-predicted and measured.
+
+run_postprocess: at one (d, n, lam) the SE prediction of every post-processor of numeric.postprocess and, with
+simulate=True, the measured risks over seeds for the LASSO solve and the trained network (data drawn as in
+numeric.simulate), the statistics of the debiased observation theta_u, and the refit (least squares on the
+support, measured only). Measured and predicted agree when |mean - SE| <= AGREE_SE s.e. + the diagonal finite-size
+allowance of crosscheck.models; the refit is judged against the SE of "debias" by the same rule.
+
+postprocess_rates: along rays n = d^ell, lam = d^kappa placed inside each regime of the derived phase diagram
+(analytic.derive names the regime of each ray) and along lam = lam_opt(d) (numeric.optimal), the SE risks of the
+LASSO and of each post-processor for d = 1e4 ... 1e10, their local slopes (numeric.fits) and a verdict:
+"improves the rate" / "worse rate" when the slope of log R vs log d changes by more than RATE_TOL, otherwise
+"improves the constant only" / "worse constant" / "no gain" by the ratio of risks at d = 1e10 (CONSTANT_TOL).
+Because a factor (ln d)^p moves a local slope by ~p / ln d (0.05 at d = 1e10), every ray is continued to d = 1e20 and
+ln(R_pp / R_lasso) is fitted to c + a ln d + p ln ln d over all its points (``ratio_law``): the "extended" verdict
+separates a change of rate (|a| > RATE_TOL) from a log factor (|p| > LOG_TOL).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from numeric.convex import solve_lasso
+from numeric.fits import local_slope
+from numeric.optimal import optimal_lambda
+from numeric.params import check_diagonal_params, check_gamma, check_nonnegative
+from numeric.postprocess import (
+    POSTPROCESSORS,
+    effective_observation,
+    postprocess_estimates,
+    postprocess_se,
+    refit,
+)
+from numeric.simulate import METHODS, check_simulation, sample_problem
+from numeric.train import train_diagonal_network
+
+from .models import allowance
+
+# Agreement of a seed mean with the SE: within this many standard errors (plus the finite-size allowance).
+AGREE_SE = 3.0
+# The trained network's theta = a w is never exactly 0: off the LASSO support it is ~ (gtol / margin)^2, measured
+# <= 3e-11 at d = 1000 (gtol 1e-8), while the smallest LASSO survivors there are >= 4e-3. A coordinate is in the
+# network's support when |theta_i| > NETWORK_ZERO, five decades from either; the report counts the coordinates whose
+# membership differs from the LASSO support of the same data.
+NETWORK_ZERO = 1e-6
+# A slope change (|Delta e|) above this is a change of rate: the cross-check's tolerance on exponents inside a
+# regime (spec/method.md: |Delta e| <= 0.05).
+RATE_TOL = 0.05
+# Within this relative difference of R at the largest d the two estimators are called equal ("no gain"): a 2% change
+# is below the seed-to-seed scatter of a d = 1000 simulation (~5% s.e. at 8 seeds), no user would see it.
+CONSTANT_TOL = 0.02
+# Rays: d = 1e4 ... 1e10, one point per decade (binned SE, ~0.1 s per point; ~10 s at lam_opt), then 1e15 and 1e20
+# to tell a power of d from a power of ln d: between d and 10 d a factor (ln d)^p shifts the local slope by
+# ~p / ln d, 0.046 p at d = 1e10 -- as large as RATE_TOL for p = 1 -- but 0.022 p at d = 1e20.
+BRIEF_D_MAX = 1e10
+RATE_DS = tuple(10.0**k for k in range(4, 11)) + (1e15, 1e20)
+# |p| above this in R_pp / R_lasso ~ d^a (ln d)^p (ratio_law) is reported as a log factor.
+LOG_TOL = 0.5
+# Distance of a ray from the nearest regime boundary in kappa when a regime is unbounded on that side.
+_OFFSET = 0.3
+
+
+def _simulated_fit(method: str, X, y, lam, rng):
+    """(theta_hat, support, converged, message) of the LASSO solve or the trained network."""
+    with threadpool_limits(limits=1, user_api="blas"):  # as numeric.simulate: one BLAS thread
+        if method == "lasso":
+            fit = solve_lasso(X, y, lam)
+            return fit.theta, fit.theta != 0, fit.converged, fit.message
+        fit = train_diagonal_network(X, y, lam, rng=rng)
+        return fit.theta, np.abs(fit.theta) > NETWORK_ZERO, fit.converged, fit.message
+
+
+def _summary(values) -> dict:
+    v = np.asarray(values, dtype=float)
+    sem = float(np.std(v, ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.nan
+    return {"mean": float(np.mean(v)), "sem": sem, "values": [float(x) for x in v]}
+
+
+def _judge(measured: dict, predicted: float, d: int) -> dict:
+    gap = measured["mean"] - predicted
+    bound = AGREE_SE * measured["sem"] + allowance("diagonal", predicted, d)
+    return {**measured, "se": predicted, "gap": gap, "gap_in_sem": gap / measured["sem"] if measured["sem"] > 0 else math.nan,
+            "bound": bound, "agree": bool(abs(gap) <= bound)}
+
+
+def run_postprocess(d, n, lam, gamma, noise, *, simulate: bool = False, seeds: int = 8, base_seed: int = 0,
+                    methods=METHODS) -> dict:
+    """SE-predicted risks of each post-processor at (d, n, lam, gamma, Delta); measured over seeds if ``simulate``."""
+    d, n, lam, gamma, noise = check_diagonal_params(d, n, lam, gamma, noise)
+    pred = postprocess_se(d, n, lam, gamma, noise)
+    out = {"kind": "point", "d": d, "n": n, "lam": lam, "gamma": gamma, "noise": noise, "prediction": pred.to_dict()}
+    if not simulate:
+        return out
+    for method in methods:
+        d, n, lam, gamma, noise, seeds, base_seed = check_simulation(d, n, lam, gamma, noise, seeds, base_seed, method,
+                                                                     METHODS)
+    if not pred.converged:
+        return out | {"measured": None, "message": f"no SE prediction to compare with: {pred.message}"}
+    factor = pred.factor
+    out["measured"] = {}
+    for method in methods:
+        risks = {name: [] for name in (*POSTPROCESSORS, "refit")}
+        stats = {"residual_var_ratio": [], "residual_mean": [], "noise_std_ratio": [], "ks_pvalue": [], "df": [],
+                 "support_mismatch": []}
+        failures = []
+        for k in range(seeds):
+            rng = np.random.default_rng(np.random.SeedSequence([base_seed, k]))
+            theta_star, X, y = sample_problem(d, n, gamma, noise, rng)
+            theta_hat, support, converged, message = _simulated_fit(method, X, y, lam, rng)
+            if not converged:
+                failures.append(f"seed {k}: {message}")
+            try:
+                obs = effective_observation(X, y, theta_hat, support)
+            except ValueError as exc:
+                failures.append(f"seed {k}: {exc}")
+                continue
+            estimates = postprocess_estimates(obs, theta_hat, support, factor)
+            estimates["refit"] = refit(X, y, support)
+            for name, theta in estimates.items():
+                risks[name].append(float(np.sum((theta - theta_star) ** 2) / d))
+            stats["df"].append(obs.df)
+            stats["support_mismatch"].append(int(np.count_nonzero(support != (solve_lasso(X, y, lam).theta != 0)))
+                                             if method == "network" else 0)
+            _observation_stats(stats, obs, theta_star, pred, d, n)
+        if not risks["lasso"]:
+            out["measured"][method] = {"converged": False, "message": "; ".join(failures)}
+            continue
+        judged = {name: _judge(_summary(v), getattr(pred, name), d) for name, v in risks.items() if name != "refit"}
+        judged["refit"] = _judge(_summary(risks["refit"]), pred.debias, d)  # does the SE of "debias" describe it?
+        out["measured"][method] = {
+            "risks": judged, "observation": {key: _summary(v) for key, v in stats.items()},
+            "converged": not failures, "message": "all seeds converged" if not failures else "; ".join(failures),
+        }
+    return out
+
+
+def _observation_stats(stats: dict, obs, theta_star, pred, d: int, n: float) -> None:
+    """Append this seed's statistics of e = theta_u - theta*: var(e) / (tau^2 d/n), mean(e) / sqrt(tau^2 d/n),
+    the estimated std over the SE one, and the KS p-value of e / std(e) against N(0, 1): a test of the shape, since
+    at df ~ n the factor 1/(n - df) makes the scale fluctuate from seed to seed (the scale is the first two numbers;
+    with the scale estimated from the same sample the p-value is conservative, i.e. too large)."""
+    from scipy.stats import kstest
+
+    scale = math.sqrt(pred.se.tau2 * d / n)
+    e = (obs.theta_u - theta_star) / scale
+    stats["residual_var_ratio"].append(float(np.var(e)))
+    stats["residual_mean"].append(float(np.mean(e)))
+    stats["noise_std_ratio"].append(obs.noise_std / scale)
+    stats["ks_pvalue"].append(float(kstest(e / np.std(e), "norm").pvalue))
+
+
+# -- rates along rays ---------------------------------------------------------------------------------
+
+def ray_points(gamma: float, noise: float) -> list[tuple[str, float, float]]:
+    """(intended regime, ell, kappa) inside each regime, placed from the boundaries of the derived diagram at
+    this gamma (Delta > 0: kappa = ell - 1/2, (ell - 1)/2, ell - gamma - 1/2 and ell = 1; Delta = 0: kappa = ell - 1/2,
+    ell (1 - gamma) - 1/2, ell - gamma - 1/2): midway between two boundaries, or _OFFSET from the only one."""
+    dense_ell = 2.0 * gamma + 1.0
+    if noise > 0:
+        return [
+            ("plateau", 0.8, 0.8 - 0.5 + _OFFSET),
+            ("interpolation (noise fitted)", 0.8, (0.8 - 1.0) / 2 - _OFFSET),
+            ("sparse (top-K learned), n < d", 0.8, 0.5 * ((0.8 - 1.0) / 2 + 0.8 - 0.5)),
+            ("sparse (top-K learned), n > d", 1.5, 0.5 * ((1.5 - 1.0) / 2 + 1.5 - 0.5)),
+            ("variance-limited", 1.5, (1.5 - 1.0) / 2 - _OFFSET),
+            ("dense (all learned, shrinkage bias)", dense_ell, 0.5 * ((dense_ell - 1.0) / 2 + dense_ell - gamma - 0.5)),
+        ]
+    return [
+        ("plateau", 0.8, 0.8 - 0.5 + _OFFSET),
+        ("interpolation (basis pursuit)", 0.8, 0.8 * (1.0 - gamma) - 0.5 - _OFFSET),
+        ("sparse (top-K learned), n < d", 0.8, 0.5 * (0.8 * (1.0 - gamma) - 0.5 + 0.8 - 0.5)),
+        ("sparse (top-K learned), n > d", 1.5, 0.5 * (1.5 - gamma - 0.5 + 1.5 - 0.5)),
+        ("dense (all learned, shrinkage bias)", 1.5, 1.5 - gamma - 0.5 - _OFFSET),
+    ]
+
+
+def classify(lasso_slope: float, slope: float, ratio: float) -> str:
+    """Verdict for a post-processor vs the LASSO from the slopes of log R vs log d and R_pp / R_lasso at the largest d."""
+    if slope < lasso_slope - RATE_TOL:
+        return "improves the rate"
+    if slope > lasso_slope + RATE_TOL:
+        return "worse rate"
+    return _constant_verdict(ratio)
+
+
+def _constant_verdict(ratio: float) -> str:
+    if ratio < 1.0 - CONSTANT_TOL:
+        return "improves the constant only"
+    if ratio > 1.0 + CONSTANT_TOL:
+        return "worse constant"
+    return "no gain"
+
+
+def ratio_law(ds, ratios) -> dict:
+    """Least-squares fit  ln(R_pp / R_lasso) = c + a ln d + p ln ln d  over the whole ray (module docstring of
+    ``postprocess_rates``): a is the change of rate, p the power of ln d; the verdict uses a (RATE_TOL), then p
+    (LOG_TOL), then the ratio at the largest d (CONSTANT_TOL). ``max_misfit`` is the largest |residual| of the fit."""
+    ln_d = np.log(np.asarray(ds, dtype=float))
+    design = np.column_stack([np.ones_like(ln_d), ln_d, np.log(ln_d)])
+    target = np.log(np.asarray(ratios, dtype=float))
+    coef = np.linalg.lstsq(design, target, rcond=None)[0]
+    a, p = float(coef[1]), float(coef[2])
+    if a < -RATE_TOL:
+        verdict = "improves the rate"
+    elif a > RATE_TOL:
+        verdict = "worse rate"
+    elif p < -LOG_TOL:
+        verdict = "improves by a log factor"
+    elif p > LOG_TOL:
+        verdict = "worse by a log factor"
+    else:
+        verdict = _constant_verdict(float(ratios[-1]))
+    return {"rate_change": a, "log_power": p, "max_misfit": float(np.max(np.abs(target - design @ coef))),
+            "verdict": verdict}
+
+
+def _ray(name, ell, kappa, gamma, noise, ds, lam_of=None) -> dict:
+    """SE risks of every post-processor along n = d^ell, lam = d^kappa (or lam_of(d, n)), slopes and verdicts:
+    ``verdicts`` from the local slopes between the two largest d <= BRIEF_D_MAX (classify), ``extended`` from
+    ratio_law over every d of the ray."""
+    rows, messages = [], []
+    for d in ds:
+        n = d**ell
+        lam = d**kappa if lam_of is None else lam_of(int(d), n, messages)
+        if lam is None:
+            continue
+        pred = postprocess_se(int(d), n, lam, gamma, noise)
+        if not pred.converged or not all(v > 0 for v in pred.risks().values()):
+            messages.append(f"d = {d:g} dropped (no positive R to take a log of): {pred.message}")
+            continue
+        rows.append({"d": d, "n": n, "lam": lam, "zeta_over_tau": pred.se.zeta / math.sqrt(pred.se.tau2),
+                     "factor": pred.factor, **pred.risks()})
+    out = {"regime": name, "ell": ell, "kappa": kappa, "rows": rows, "messages": messages}
+    brief = [r for r in rows if r["d"] <= BRIEF_D_MAX]
+    if len(brief) < 3:
+        return out | {"slopes": None}
+    xs = [r["d"] for r in brief]
+    fits = {p: local_slope(xs, [r[p] for r in brief]) for p in POSTPROCESSORS}
+    last = brief[-1]
+    out["slopes"] = {p: {"exponent": f.exponent, "trend": f.trend, "slopes": list(f.exponents)} for p, f in fits.items()}
+    others = [p for p in POSTPROCESSORS if p != "lasso"]
+    out["verdicts"] = {p: classify(fits["lasso"].exponent, fits[p].exponent, last[p] / last["lasso"]) for p in others}
+    out["ratios"] = {p: last[p] / last["lasso"] for p in others}
+    out["extended"] = {p: ratio_law([r["d"] for r in rows], [r[p] / r["lasso"] for r in rows]) for p in others}
+    return out
+
+
+def postprocess_rates(gamma: float = 1.5, noise: float = 0.5, *, ds=RATE_DS, optimal_ells=(0.8, 1.5)) -> dict:
+    """The regime table: per ray (regime named by analytic.derive at (ell, kappa, gamma), with its derived LASSO
+    exponent) the SE slopes of log R vs log d of the LASSO and of each post-processor and the verdicts; then the
+    same along lam = lam_opt(d) at n = d^ell for each ell in ``optimal_ells`` (and ell = 2 gamma + 1)."""
+    from analytic import derive
+
+    gamma, noise = check_gamma(gamma), check_nonnegative("noise", noise)
+    diagram = derive("diagonal", noiseless=noise == 0)
+    rays = []
+    for intended, ell, kappa in ray_points(gamma, noise):
+        ray = _ray(intended, ell, kappa, gamma, noise, ds)
+        regime = diagram.regime_at(ell, kappa, gamma)
+        ray["derived_regime"] = None if regime is None else regime.name
+        ray["derived_lasso_exponent"] = None if regime is None else regime.exponent_at(ell, kappa, gamma)
+        rays.append(ray)
+
+    def lam_opt(d, n, messages):
+        res = optimal_lambda("diagonal", d, n, gamma, noise)
+        if res.at_lower_edge:  # the infimum is the lam -> 0+ limit (least squares for n > d): evaluate it there
+            messages.append(f"d = {d:g}: R decreases down to lam -> 0+, evaluated at lam = 0")
+            return 0.0
+        if not res.converged:
+            messages.append(f"d = {d:g}: lam_opt {res.lam_opt:.3g} ({res.message})")
+        return res.lam_opt if math.isfinite(res.lam_opt) and res.lam_opt > 0 else None
+
+    for ell in (*optimal_ells, 2.0 * gamma + 1.0):
+        ray = _ray(f"lam = lam_opt, n = d^{ell:g}", ell, math.nan, gamma, noise, ds, lam_of=lam_opt)
+        for row in ray["rows"]:
+            row["kappa"] = math.log(row["lam"]) / math.log(row["d"]) if row["lam"] > 0 else None
+        rays.append(ray | {"derived_regime": "optimal lam", "derived_lasso_exponent": None})
+    return {"kind": "rates", "gamma": gamma, "noise": noise, "factor": "sqrt(2 ln d)", "rays": rays}
+
+
+# -- text -----------------------------------------------------------------------------------------------
+
+def format_postprocess(result: dict) -> str:
+    """Plain-text table of run_postprocess or postprocess_rates output."""
+    return _format_rates(result) if result["kind"] == "rates" else _format_point(result)
+
+
+def _format_point(res: dict) -> str:
+    p = res["prediction"]
+    lines = [f"d = {res['d']}, n = {res['n']:g}, lam = {res['lam']:g}, gamma = {res['gamma']:g}, Delta = {res['noise']:g}: "
+             f"tau^2 = {p['se']['tau2']:.5g}, zeta = {p['se']['zeta']:.5g}, prune threshold t = {p['factor']:.3f} tau; "
+             f"{p['message']}",
+             "SE-predicted R: " + ", ".join(f"{k} {p[k]:.5g}" for k in (*POSTPROCESSORS, "observation"))]
+    for method, m in (res.get("measured") or {}).items():
+        if "risks" not in m:
+            lines.append(f"{method}: {m['message']}")
+            continue
+        lines.append(f"{method} ({m['message']}):")
+        lines.append(f"  {'':14}{'measured':>12}{'s.e.':>10}{'SE':>12}{'gap/s.e.':>10}{'bound':>10}  agree")
+        for name, r in m["risks"].items():
+            ref = " (vs SE of debias)" if name == "refit" else ""
+            lines.append(f"  {name:14}{r['mean']:12.5g}{r['sem']:10.2g}{r['se']:12.5g}{r['gap_in_sem']:10.2f}"
+                         f"{r['bound']:10.2g}  {r['agree']}{ref}")
+        o = m["observation"]
+        lines.append(f"  theta_u - theta*: var / (tau^2 d/n) = {o['residual_var_ratio']['mean']:.4f} "
+                     f"+- {o['residual_var_ratio']['sem']:.4f}, mean / sd = {o['residual_mean']['mean']:.4f}, "
+                     f"estimated sd / SE sd = {o['noise_std_ratio']['mean']:.4f}, KS p-values "
+                     f"{min(o['ks_pvalue']['values']):.3f} ... {max(o['ks_pvalue']['values']):.3f}, df = "
+                     f"{o['df']['mean']:.1f}, support mismatch with LASSO = {o['support_mismatch']['mean']:.2f}")
+    return "\n".join(lines)
+
+
+def _format_rates(res: dict) -> str:
+    lines = [f"post-processing rates, gamma = {res['gamma']:g}, Delta = {res['noise']:g}, prune at {res['factor']} tau; "
+             f"slope = d log R / d log d between the two largest d <= {BRIEF_D_MAX:g} (trend = change over the last "
+             "decade); x = R_pp / R_lasso there; fit over d <= 1e20: R_pp / R_lasso ~ d^a (ln d)^p"]
+    for ray in res["rays"]:
+        derived = ray["derived_lasso_exponent"]
+        head = (f"{ray['regime']}: ell = {ray['ell']:g}, kappa = {ray['kappa']:g} (derived: {ray['derived_regime']}, "
+                f"log_d R = {derived:.4f})" if derived is not None else f"{ray['regime']}")
+        lines.append(head)
+        if ray["slopes"] is None:
+            msgs = ray["messages"]
+            lines.append(f"  fewer than 3 points with 0 < R < inf ({len(msgs)} notes; last: {msgs[-1] if msgs else '-'})")
+            continue
+        for p in POSTPROCESSORS:
+            s = ray["slopes"][p]
+            text = f"  {p:13} slope {s['exponent']:8.4f} (trend {s['trend']:+.4f})"
+            if p != "lasso":
+                e = ray["extended"][p]
+                text += (f"  x{ray['ratios'][p]:<9.3g} {ray['verdicts'][p]:27}| a = {e['rate_change']:+.3f}, "
+                         f"p = {e['log_power']:+.2f} (misfit {e['max_misfit']:.2g}): {e['verdict']}")
+            lines.append(text)
+        if ray["messages"]:
+            lines.append(f"  notes ({len(ray['messages'])}): {ray['messages'][0]}" + (" ..." if len(ray["messages"]) > 1 else ""))
+    return "\n".join(lines)
