@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 # The training dynamics (spec/dynamics.md) is a model of its own for derive/crosscheck/claim; the
 # flow and sgd verbs simulate the quadratic network's dynamics only.
 VERB_MODELS = {"derive": MODELS + ("dynamics",), "crosscheck": MODELS + ("dynamics",), "claim": MODELS + ("dynamics",),
-               "flow": ("quadratic",), "sgd": ("quadratic",)}
+               "flow": ("quadratic",), "sgd": ("quadratic",), "prune": ("diagonal",)}
 
 
 def _model(command: str, value: str) -> str:
@@ -127,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--teacher", default="power-law", help="power-law (default) or finite-rank:RHO")
     p.add_argument("--json", action="store_true")
     p.add_argument("--latex", action="store_true", help="print the booktabs table")
+    p.add_argument("--decomposition", action="store_true",
+                   help="which part of R (missed signal, fitted noise, learned noise, shrinkage bias) dominates each regime")
+    p.add_argument("--tails", action="store_true",
+                   help="where the learned spectrum keeps the teacher's power-law tail: cutoff, decades D log10 d, exponent")
     p.add_argument("--compare", action="store_true",
                    help="quadratic: compare its derived table with the diagonal one (n -> n_eff, derived lam shift)")
 
@@ -137,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gamma", type=float, default=1.5, help="teacher decay (default 1.5)")
     p.add_argument("--noise", type=float, default=0.5, help="Delta of the noisy diagram (default 0.5)")
     p.add_argument("--json", action="store_true", help="print the report summary as JSON")
+    p.add_argument("--tails", action="store_true",
+                   help="instead: power-law tails of SE-predicted spectra (CSN fits) vs the derived tail ranges")
+    p.add_argument("--decomposition", action="store_true",
+                   help="instead: the dominant part of the SE risk vs the derived one over the grid (Delta = --noise and 0)")
     _executor(p)
 
     p = sub.add_parser("sweep", help="compute se, bayes or simulate over a grid, resumable, in parallel or on Dask")
@@ -176,13 +184,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--simulate: network (default), or the convex problem: lasso (diagonal), convex (quadratic)")
     p.add_argument("--out", default=None, help="folder for spectrum.json and the figure spectrum.{png,pdf}")
 
+    p = sub.add_parser("prune", help="pruning / debiasing of the trained diagonal network: SE prediction, measurement, rates")
+    p.add_argument("model", help="diagonal (the network whose trained weights are post-processed)")
+    p.add_argument("--d", type=float, default=None, help="input dimension (integer >= 1); not with --rates")
+    p.add_argument("--n", type=float, default=None, help="number of samples (>= 0); not with --rates")
+    p.add_argument("--lam", type=float, default=None, help="weight decay lambda (>= 0); not with --rates")
+    p.add_argument("--gamma", type=float, default=1.5, help="teacher decay (> 1/2), default 1.5")
+    p.add_argument("--noise", type=float, default=0.5, help="label-noise variance Delta (>= 0), default 0.5")
+    p.add_argument("--simulate", action="store_true", help="also measure on LASSO solves and trained networks")
+    p.add_argument("--seeds", type=int, default=8, help="--simulate: independent seeds (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="--simulate: base seed (default 0)")
+    p.add_argument("--rates", action="store_true",
+                   help="instead: per regime of the derived diagram, does post-processing change the rate or the constant")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("optimal", help="optimal weight decay lam_opt and R(lam_opt) from the SE, with the derived optimum")
     p.add_argument("model", help="network model: diagonal or quadratic")
-    p.add_argument("--d", type=float, required=True, help="input dimension (integer >= 1)")
-    p.add_argument("--n", type=float, required=True, help="number of samples (>= 0)")
+    p.add_argument("--d", type=float, default=None, help="input dimension (integer >= 1); not with --scaling")
+    p.add_argument("--n", type=float, default=None, help="number of samples (>= 0); not with --scaling")
     p.add_argument("--gamma", type=float, required=True, help="teacher decay (> 1/2)")
     p.add_argument("--noise", type=float, default=0.0, help="label-noise variance Delta (>= 0), default 0")
     p.add_argument("--rtol", type=float, default=1e-3, help="relative accuracy of lam_opt (default 1e-3)")
+    p.add_argument("--scaling", action="store_true",
+                   help="the cross-check: exponents of lam_opt and R(lam_opt) in d at n = d^ell vs the derived ones")
+    p.add_argument("--ells", default=None, help="--scaling: comma-separated ell = log_d n (n_eff) (default: the quick grid)")
+    p.add_argument("--ds", default=None, help="--scaling: increasing dimensions, comma-separated or START:STOP:NUM")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = sub.add_parser("report", help="rebuild the report of a crosscheck or sweep folder from its points.jsonl")
@@ -281,6 +307,12 @@ def _cmd_derive(args) -> int:
         else:
             print(comparison_markdown(args.noiseless))
         return 0
+    if args.decomposition and args.tails:
+        raise InputError("--decomposition and --tails are separate tables: give one")
+    if args.decomposition:
+        return _derive_decomposition(args)
+    if args.tails:
+        return _derive_tails(args)
     if args.model == "dynamics":
         from analytic.dynamics_laws import derive_dynamics
 
@@ -309,23 +341,106 @@ def _cmd_derive(args) -> int:
     return 0
 
 
+def _derive_tails(args) -> int:
+    from analytic.spectrum_tails import tail_table, tail_table_latex
+
+    if args.model == "dynamics" or args.penalty is not None or args.compare:
+        raise InputError("--tails applies to the diagonal and quadratic networks (default penalty)")
+    if args.latex:
+        print(tail_table_latex(args.model, args.noiseless))
+        return 0
+    table = tail_table(args.model, args.noiseless, args.teacher)
+    if args.json:
+        print(json.dumps({"model": args.model, "noise": "Delta = 0" if args.noiseless else "Delta > 0",
+                          "teacher": args.teacher, "tails": [t.to_dict() for t in table]}))
+        return 0
+    print(f"{args.model} network, {'Delta = 0' if args.noiseless else 'Delta > 0'}, teacher {args.teacher}: the learned "
+          "spectrum follows the teacher's law over D log10(d) decades, from its top value down to the cutoff\n")
+    for t in table:
+        expo = "no power law" if t.tail_exponent is None else f"density exponent {t.tail_exponent}"
+        print(f"{t.regime}\n    cutoff {t.lower_cutoff}: D = {t.decades_exponent}, {expo}\n    where {t.condition}"
+              + (f"\n    {t.note}" if t.note else ""))
+    return 0
+
+
+def _derive_decomposition(args) -> int:
+    from analytic.decomposition import PART_NAMES, decomposition, decomposition_latex, same_form
+
+    if args.model == "dynamics" or args.penalty is not None or args.teacher != "power-law" or args.compare:
+        raise InputError("--decomposition applies to the diagonal and quadratic networks (default penalty and teacher)")
+    if args.latex:
+        print(decomposition_latex(args.model, args.noiseless))
+        return 0
+    table = decomposition(args.model, args.noiseless)
+    if args.json:
+        print(json.dumps({"model": args.model, "noise": "Delta = 0" if args.noiseless else "Delta > 0",
+                          "parts": PART_NAMES, "regimes": [r.to_dict() for r in table],
+                          "same_form": same_form(args.noiseless)}))
+        return 0
+    print(f"{args.model} network, {'Delta = 0' if args.noiseless else 'Delta > 0'}: R = missed signal + fitted noise + "
+          "learned noise + shrinkage bias\n")
+    for r in table:
+        print(f"{r.regime}  [log_d R = {r.logd_risk}]\n    dominated by: {', '.join(PART_NAMES[p] for p in r.dominant)}")
+        for part, rates in r.rates.items():
+            if part not in r.dominant and rates:
+                print(f"    {PART_NAMES[part]}: log_d = " + ", ".join(str(e) for e, _ in rates))
+    print("\nsame form for both networks?")
+    for row in same_form(args.noiseless):
+        print(f"    {row['regime']}: {row['verdict']}")
+    return 0
+
+
 def _cmd_crosscheck(args) -> int:
     from .run import run_crosscheck
 
     if args.model == "dynamics":
         from .dynamics_run import run_dynamics_crosscheck
 
-        _only(args, "diagonal or quadratic", gamma=1.5, noise=0.5)
+        _only(args, "diagonal or quadratic", gamma=1.5, noise=0.5, decomposition=False, tails=False)
         report = run_dynamics_crosscheck(quick=args.quick, out=Path(args.out), progress=not args.json, jobs=args.jobs,
                                          scheduler=args.scheduler)
         if args.json:
             print(json.dumps(report["summary"]))
         return 0 if report["summary"]["passed"] else 1
+    if args.decomposition and args.tails:
+        raise InputError("--decomposition and --tails are separate checks: give one")
+    if args.decomposition:
+        return _crosscheck_decomposition(args)
+    if args.tails:
+        return _crosscheck_tails(args)
     report = run_crosscheck(args.model, quick=args.quick, out=Path(args.out), gamma=args.gamma, noise=args.noise,
                             progress=not args.json, jobs=args.jobs, scheduler=args.scheduler)
     if args.json:
         print(json.dumps(report["summary"]))
     return 0 if report["summary"]["passed"] else 1
+
+
+def _crosscheck_decomposition(args) -> int:
+    from .decomposition import check_decomposition, decomposition_figure, format_decomposition
+    from .report import write_json
+
+    if args.jobs != 1 or args.scheduler is not None:
+        raise InputError("--decomposition runs in this process (no --jobs or --scheduler)")
+    result = check_decomposition(args.model, quick=args.quick, gamma=args.gamma, noises=(args.noise, 0.0))
+    out = Path(args.out)
+    write_json(out / "decomposition.json", result)
+    result["files"] = [str(out / "decomposition.json"), *decomposition_figure(result, out / "decomposition")]
+    print(json.dumps({k: v for k, v in result.items() if k != "diagrams"}) if args.json else format_decomposition(result))
+    return 0 if result["passed"] else 1
+
+
+def _crosscheck_tails(args) -> int:
+    from .report import write_json
+    from .tails import format_tails, run_tails, tails_figure
+
+    if args.jobs != 1 or args.scheduler is not None:
+        raise InputError("--tails runs in this process (no --jobs or --scheduler)")
+    result = run_tails(args.model, quick=args.quick, gamma=args.gamma, noise=args.noise)
+    out = Path(args.out)
+    write_json(out / "tails.json", result)
+    result["files"] = [str(out / "tails.json"), *tails_figure(result, out / "tails")]
+    print(json.dumps({k: v for k, v in result.items() if k != "points"}) if args.json else format_tails(result))
+    return 0 if result["passed"] else 1
 
 
 def _cmd_sweep(args) -> int:
@@ -405,16 +520,51 @@ def _cmd_spectrum(args) -> int:
 
 
 def _cmd_optimal(args) -> int:
-    from .optimal import format_optimal, run_optimal
+    from .optimal import check_optimal_scaling, format_optimal, format_optimal_scaling, run_optimal
+    from .run import CONFIGS, parse_values
 
+    if args.scaling:
+        if args.d is not None or args.n is not None:
+            raise InputError("--scaling sweeps d and n = d^ell: give --ells and --ds instead of --d and --n")
+        ells = parse_values("ells", args.ells) if args.ells else CONFIGS[args.model]["quick"]["ells"]
+        ds = parse_values("d", args.ds) if args.ds else None
+        out = check_optimal_scaling(args.model, ells, args.gamma, args.noise, ds, rtol=args.rtol)
+        print(json.dumps(out) if args.json else format_optimal_scaling(out))
+        return 0 if out["passed"] else 1
+    if args.d is None or args.n is None or args.ells is not None or args.ds is not None:
+        raise InputError("optimal needs --d and --n (or --scaling with --ells and --ds)")
     out = run_optimal(args.model, args.d, args.n, args.gamma, args.noise, rtol=args.rtol)
     print(json.dumps(out) if args.json else format_optimal(out))
     return 0 if out["converged"] else 1
 
 
+def _cmd_prune(args) -> int:
+    from .postprocess import format_postprocess, postprocess_rates, run_postprocess
+
+    if args.rates:
+        if args.d is not None or args.n is not None or args.lam is not None or args.simulate:
+            raise InputError("--rates sweeps its own rays: no --d, --n, --lam or --simulate")
+        result = postprocess_rates(args.gamma, args.noise)
+        print(json.dumps(result) if args.json else format_postprocess(result))
+        return 0
+    if args.d is None or args.n is None or args.lam is None:
+        raise InputError("prune needs --d, --n and --lam (or --rates)")
+    if args.seeds < 1:
+        raise InputError(f"--seeds must be >= 1 (got {args.seeds})")
+    result = run_postprocess(args.d, args.n, args.lam, args.gamma, args.noise, simulate=args.simulate, seeds=args.seeds,
+                             base_seed=args.seed)
+    print(json.dumps(result) if args.json else format_postprocess(result))
+    if not result["prediction"]["converged"]:
+        return 1
+    measured = result.get("measured") or {}
+    return 0 if all(m.get("converged") and all(r["agree"] for k, r in m["risks"].items() if k != "refit")
+                    for m in measured.values()) else 1
+
+
 COMMANDS = {"se": _cmd_se, "bayes": _cmd_bayes, "simulate": _cmd_simulate, "derive": _cmd_derive,
             "crosscheck": _cmd_crosscheck, "sweep": _cmd_sweep, "report": _cmd_report, "claim": _cmd_claim,
-            "flow": _cmd_flow, "sgd": _cmd_sgd, "spectrum": _cmd_spectrum, "optimal": _cmd_optimal}
+            "flow": _cmd_flow, "sgd": _cmd_sgd, "spectrum": _cmd_spectrum, "optimal": _cmd_optimal,
+            "prune": _cmd_prune}
 
 
 def main(argv: list[str] | None = None) -> int:

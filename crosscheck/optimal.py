@@ -58,3 +58,71 @@ def format_optimal(out: dict) -> str:
     elif derived:
         lines.append(f"derived: {derived['message']}")
     return "\n".join(lines)
+
+
+# The lam_opt cross-check: local slopes of log lam_opt and log R(lam_opt) vs log d between neighbouring decades
+# (numeric.optimal.optimal_scaling) against the derived optimum (analytic.optimal). EXPONENT_TOL is the project's
+# exponent tolerance (compare.EXPONENT_TOL); the slopes still carry log factors (lam_opt ~ sqrt(n/d)(ln d)^(1/2)
+# shifts the slope by ~1/(2 ln d) = 0.02 at d = 1e11), which the tolerance must absorb at the largest d.
+SCALING_DS = {"diagonal": tuple(10.0**k for k in (10, 11, 12)), "quadratic": tuple(10.0**k for k in (2, 3, 4))}
+
+
+def check_optimal_scaling(model: str, ells, gamma: float, noise: float, ds=None, *, rtol: float = 1e-3) -> dict:
+    """For each ell (= log_d n_eff): measured slopes (last pair of ds, and the trend) vs the derived kappa_opt(ell) and
+    log_d R(lam_opt)(ell). Status per quantity: agree / disagree (|diff| > EXPONENT_TOL), "flat" when the derived
+    exponent does not depend on lam over a range of kappa (lam_opt is then set by sub-leading terms: the measured
+    kappa must lie in that range, widened by the tolerance), "edge" when R decreases down to lam -> 0+."""
+    from analytic.optimal import optimal_weight_decay, optimum_at
+    from analytic.symbols import ell as ELL
+    from numeric.optimal import optimal_scaling
+
+    from .compare import EXPONENT_TOL
+
+    ds = tuple(ds or SCALING_DS[model])
+    table = optimal_weight_decay(model, sp.nsimplify(gamma, rational=True), noiseless=noise == 0)
+    shift = SAMPLE_SHIFT[model]  # ell counts n_eff; optimal_scaling takes n = d^(ell + shift)
+    scaling = optimal_scaling(model, [e + shift for e in ells], ds, gamma, noise, rtol=rtol)
+    points = []
+    for ell_value, sc in zip(ells, scaling.values()):
+        piece = optimum_at(table, ell_value)
+        at = {ELL: sp.nsimplify(ell_value, rational=True)}
+        k_low, k_high = (None if k is None else float(k.subs(at)) for k in (piece.kappa_low, piece.kappa_high))
+        e_risk = -math.inf if piece.logd_risk == -sp.oo else float(piece.logd_risk.subs(at))
+        risk_diff = sc.risk_slopes.exponent - e_risk
+        risk = {"derived": e_risk, "measured": sc.risk_slopes.exponent, "trend": sc.risk_slopes.trend,
+                "diff": risk_diff, "status": "agree" if abs(risk_diff) <= EXPONENT_TOL else "disagree"}
+        if sc.lam_slopes is None:
+            lam = {"derived": [k_low, k_high], "measured": None, "status": "edge",
+                   "note": "R decreases down to lam -> 0+ (or is flat): no interior lam_opt to fit"}
+            if k_low is not None:  # the derived optimum has a finite lower end: an edge minimum contradicts it
+                lam["status"] = "disagree"
+        else:
+            m = sc.lam_slopes.exponent
+            lo = -math.inf if k_low is None else k_low
+            hi = math.inf if k_high is None else k_high
+            diff = 0.0 if lo <= m <= hi else min(abs(m - lo), abs(m - hi))
+            status = "disagree" if diff > EXPONENT_TOL else "agree (flat range)" if k_low != k_high else "agree"
+            lam = {"derived": [k_low, k_high], "measured": m, "trend": sc.lam_slopes.trend, "diff": diff, "status": status}
+        points.append({"ell": float(ell_value), "regimes": list(piece.regimes), "lam_opt": lam, "risk": risk,
+                       "converged": sc.converged, "message": sc.message,
+                       "lam_opt_values": [r.lam_opt for r in sc.results], "risk_values": [r.risk for r in sc.results],
+                       "ratio_to_bayes": [r.ratio for r in sc.results]})
+    bad = [p for p in points if "disagree" in (p["lam_opt"]["status"], p["risk"]["status"])]
+    return {"model": model, "gamma": gamma, "noise": noise, "ds": list(ds), "tolerance": EXPONENT_TOL,
+            "points": points, "passed": not bad}
+
+
+def format_optimal_scaling(out: dict) -> str:
+    lines = [f"{out['model']} network, gamma = {out['gamma']:g}, Delta = {out['noise']:g}: slopes between "
+             f"d = {out['ds'][-2]:.0e} and {out['ds'][-1]:.0e} (tolerance {out['tolerance']})",
+             "   ell   kappa_opt derived   measured  status        log_d R derived  measured  status    R/R_Bayes"]
+    for p in out["points"]:
+        lam, risk = p["lam_opt"], p["risk"]
+        k = lam["derived"]
+        span = (f"{k[0]:.4f}" if k[0] == k[1] and k[0] is not None else
+                f"({'-oo' if k[0] is None else f'{k[0]:.3f}'}, {'oo' if k[1] is None else f'{k[1]:.3f}'})")
+        meas = "-" if lam["measured"] is None else f"{lam['measured']:.4f}"
+        lines.append(f"{p['ell']:6.2f}  {span:>17}  {meas:>9}  {lam['status']:<12}  {risk['derived']:14.4f}  "
+                     f"{risk['measured']:8.4f}  {risk['status']:<8}  {p['ratio_to_bayes'][-1]:.3g}")
+    lines.append("verdict: " + ("PASSED" if out["passed"] else "FAILED"))
+    return "\n".join(lines)

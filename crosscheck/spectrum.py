@@ -8,7 +8,9 @@ predicted by the SE, optionally measured on trained networks, its power-law tail
 * measured (--simulate): pooled |theta_hat_i| of ``seeds`` solves vs the prediction (KS and W1 against the iid
   and stratified 95 % bootstrap bands), and the CSN fit of their tail;
 * verdict "power-law tail present": the CSN goodness-of-fit p-value >= 0.1 (power law plausible) and the fitted
-  tail spans at least MIN_DECADES decade of |theta_hat| (a narrower range cannot tell a power law from a curve).
+  tail spans at least MIN_DECADES decade of |theta_hat| (a narrower range cannot tell a power law from a curve);
+  "teacher's tail" in addition needs 1 + 1/gamma inside the bootstrap interval widened by compare.EXPONENT_TOL (a
+  threshold at the noise level gives a plausible power law with a noise-shaped exponent, 3.3-3.9 at gamma = 1).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from .compare import EXPONENT_TOL
 from .report import save_figure, write_json
 
 TAIL_DRAWS = 4  # stratified SE draws per coordinate for the predicted tail fit (d * 4 values)
@@ -29,7 +32,7 @@ BOOTSTRAP = 100
 CANDIDATES = 400  # xmin scanned on a 400-point rank-quantile grid (cost ~ candidates x tail size per refit)
 
 
-def _tail(values: np.ndarray, seed: int) -> dict:
+def _tail(values: np.ndarray, seed: int, teacher_exponent: float) -> dict:
     from numeric.tail_fit import fit_power_law_tail
 
     positive = values[values > 0]
@@ -39,7 +42,10 @@ def _tail(values: np.ndarray, seed: int) -> dict:
                              max_candidates=CANDIDATES).to_dict()
     decades = math.log10(float(positive.max()) / fit["xmin"])
     present = bool(fit["plausible"]) and decades >= MIN_DECADES
-    return {"fitted": True, **fit, "decades": decades, "power_law_tail": present}
+    # a tail can be a power law without being the teacher's (a threshold at the noise level gives a noise-shaped one)
+    teacher = fit["interval"][0] - EXPONENT_TOL <= teacher_exponent <= fit["interval"][1] + EXPONENT_TOL
+    return {"fitted": True, **fit, "decades": decades, "power_law_tail": present,
+            "teacher_exponent_in_interval": bool(teacher), "teacher_tail": bool(present and teacher)}
 
 
 def _law(model: str, d, n, lam, gamma, noise):
@@ -80,6 +86,7 @@ def run_spectrum(model: str, d, n, lam, gamma, noise, *, simulate: bool = False,
     from numeric.tail_fit import rank_exponent_to_density_exponent
 
     predicted, threshold, noise_level, teacher = _law(model, d, n, lam, gamma, noise)
+    teacher_exponent = rank_exponent_to_density_exponent(predicted.gamma)
     rng = np.random.default_rng(seed)
     draws = np.concatenate([predicted.stratified(rng) for _ in range(TAIL_DRAWS)])
     probs = [0.5, 0.9, 0.99, 0.999]
@@ -88,15 +95,15 @@ def run_spectrum(model: str, d, n, lam, gamma, noise, *, simulate: bool = False,
         "noise": predicted.noise,
         "predicted": {"atom": predicted.atom, "threshold": threshold, "noise_level": noise_level,
                       "quantiles": dict(zip(map(str, probs), predicted.quantile(probs).tolist())),
-                      "tail": _tail(draws, seed)},
-        "teacher_density_exponent": rank_exponent_to_density_exponent(predicted.gamma),
+                      "tail": _tail(draws, seed, teacher_exponent)},
+        "teacher_density_exponent": teacher_exponent,
     }
     measured = None
     if simulate:
         measured = np.concatenate(_measured(model, d, n, lam, gamma, noise, seeds, base_seed, method))
         comparison = compare_spectra(measured, predicted, bootstrap=BOOTSTRAP, seed=seed).to_dict()
         result["measured"] = {"method": method, "seeds": seeds, "base_seed": base_seed, "comparison": comparison,
-                              "tail": _tail(measured, seed)}
+                              "tail": _tail(measured, seed, teacher_exponent)}
     if out is not None:
         out = Path(out)
         write_json(out / "spectrum.json", result)
@@ -163,8 +170,9 @@ def format_spectrum(result: dict) -> str:
         lines.append(f"{label} tail: density exponent {tail['exponent']:.3f} (95 % [{tail['interval'][0]:.3f}, "
                      f"{tail['interval'][1]:.3f}]) above xmin = {tail['xmin']:.4g} ({tail['n_tail']} values, "
                      f"{tail['decades']:.2f} decades), CSN p = {tail['gof_p']:.2f}: power-law tail "
-                     f"{'PRESENT' if tail['power_law_tail'] else 'NOT present'} (teacher's exponent "
-                     f"{result['teacher_density_exponent']:.3f})")
+                     f"{'PRESENT' if tail['power_law_tail'] else 'NOT present'}; the teacher's exponent "
+                     f"{result['teacher_density_exponent']:.3f} is {'' if tail['teacher_exponent_in_interval'] else 'NOT '}"
+                     f"inside the interval (+-{EXPONENT_TOL})")
     if "measured" in result:
         c = result["measured"]["comparison"]
         lines.append(f"measured vs predicted ({c['size']} values): KS {c['ks']:.4f} (band {c['ks_band']:.4f}), "
