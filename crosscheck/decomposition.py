@@ -9,7 +9,8 @@ the other three map one to one. A point agrees when the derived dominant part(s)
 risk at the largest d (regimes that merge mechanisms with one law, e.g. sparse: shrinkage bias and missed signal, count
 together); the share at every d is reported, so the trend towards 1 is visible.
 Points within compare.BOUNDARY_BAND of a regime boundary are shown, not judged (there two laws are within a constant
-of each other at any finite d), as are points off every regime; an SE that did not converge fails the check.
+of each other at any finite d), as are points off every regime; a point where the SE did not converge, or its four
+parts miss the SE risk by more than numeric.decomposition.SUM_TOL, fails the check ("not converged").
 The shares R_part/R are reported at every d, so the trend towards the derived dominance is visible.
 """
 
@@ -24,7 +25,7 @@ from .compare import BOUNDARY_BAND, boundary_distance
 from .models import RAY_DS, samples
 from .run import CONFIGS
 
-STATUSES = ("agree", "disagree", "near boundary", "no regime", "SE not converged")
+STATUSES = ("agree", "disagree", "near boundary", "no regime", "not converged")
 NUMERIC_OF = {"missed_signal": ("missed_signal",), "fitted_noise": ("fitted_noise",),
               "learned_noise": ("learned_noise", "fitted_noise"), "shrinkage_bias": ("shrinkage_bias",)}
 # "Dominant" asymptotically means a share -> 1; at a finite d the derived dominant part(s) must at least carry the
@@ -64,7 +65,7 @@ def check_point(model: str, ell: float, kappa: float, gamma: float, noise: float
     dist = math.inf if regime is None else boundary_distance(regime, ell, kappa, gamma)
     last = rows[-1]
     if not all(r["converged"] for r in rows):
-        status = "SE not converged"
+        status = "not converged"
     elif regime is None:
         status = "no regime"
     elif dist < BOUNDARY_BAND:
@@ -86,7 +87,7 @@ def check_decomposition(model: str, *, quick: bool = True, gamma: float = 1.5, n
         points = [check_point(model, ell, kappa, gamma, noise, ds) for ell in cfg["ells"] for kappa in cfg["kappas"]]
         counts = {s: sum(p["status"] == s for p in points) for s in STATUSES}
         diagrams.append({"noise": noise, "points": points, "counts": counts})
-    passed = all(dg["counts"]["disagree"] == 0 and dg["counts"]["SE not converged"] == 0 for dg in diagrams)
+    passed = all(dg["counts"]["disagree"] == 0 and dg["counts"]["not converged"] == 0 for dg in diagrams)
     return {"model": model, "gamma": gamma, "ds": list(ds), "boundary_band": BOUNDARY_BAND, "majority": MAJORITY,
             "numeric_of": {k: list(v) for k, v in NUMERIC_OF.items()}, "diagrams": diagrams, "passed": passed}
 

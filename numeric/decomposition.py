@@ -31,7 +31,8 @@ Quadratic (spec/quadratic.md): direction o_k has the spectral measure mu_k of Y 
 sigma^2 rho_Y(x)/((u - s_k)^2 + t) on the bulk (per atom j of mass p_j: rho_Y w_j, w_j = sigma^2 p_j/|.|^2), f(x) =
 (x - zeta)_+; learned iff s_k > zeta. Per atom, with A_j = int rho w_j and E_j f = int f rho w_j / A_j:
     bias_j = A_j (E_j f - a_j)^2,   var_j = int rho w_j (f - E_j f)^2,   sum_j (bias_j + var_j) = m = R
-(computed as two passes of free_probability.FreeConvolution.atom_moments: centred at a_j, then at E_j f, so var_j is
+(computed as two passes of free_probability.FreeConvolution.atom_moments: centred at a_j, then at E_j f (given as the
+offset E_j f - a_j, which a float64 centre next to a_j would round away when R ~ 1e-30), so var_j is
 an integral of non-negative terms, no difference of large numbers). The FreeConvolution is the one of the SE's fixed
 point (sigma^2, zeta) with the SE's quadrature (se_matrix.SE_NODES) and its merging rule (merge_atoms at the power of
 two below sigma^2), with two differences: (1) the teacher eigenvalues are merged separately below and above zeta, so
@@ -196,10 +197,9 @@ def decompose_quadratic(d, n, lam, gamma, noise, *, rank=None) -> RiskDecomposit
     zeta = result.zeta
     a, p = split_teacher_atoms(d, gamma, rank, result.sigma2, zeta)
     fc = free_convolution_semicircle(a, result.sigma2, masses=p, nodes=SE_NODES, spikes="exact")
-    mass, first, _ = fc.atom_moments(zeta, fc.atoms)  # first = int rho w_j (f - a_j)
-    mean = fc.atoms + first / mass  # E_j f
+    mass, first, _ = fc.atom_moments(zeta, np.zeros(fc.atoms.size))  # first = int rho w_j (f - a_j)
     bias = first * first / mass
-    var = fc.atom_moments(zeta, mean)[2]
+    var = fc.atom_moments(zeta, first / mass)[2]  # centred at E_j f = a_j + first/mass (kept as an offset)
     learned = fc.atoms > zeta
     parts = [float(np.sum(x[mask])) for mask, x in ((~learned, bias), (~learned, var), (learned, var), (learned, bias))]
     quadrature_ok = fc.mass_error <= QUADRATURE_TOL

@@ -738,10 +738,12 @@ class FreeConvolution:
             total += float(np.sum(ns.weight * self.sigma2 * _error_sums(inter, ns.e, ns.t, f_minus_anchor)))
         return total + self._spike_terms(zeta)[2]
 
-    def atom_moments(self, zeta: float, centre: np.ndarray) -> np.ndarray:
-        """Per atom j, rows k = 0, 1, 2: int rho_Y(x) w_j(x) (f(x) - centre_j)^k dx, f(x) = (x - zeta)_+, w_j(x) =
-        sigma^2 p_j/((u - a_j)^2 + t) (the mass of atom j's eigenspace in the spectral measure at x). With centre = atoms
-        the k = 2 row sums to ``soft_threshold_error``. The sums over atoms are direct (no tree), so that each atom gets
+    def atom_moments(self, zeta: float, offset: np.ndarray) -> np.ndarray:
+        """Per atom j, rows k = 0, 1, 2: int rho_Y(x) w_j(x) (f(x) - c_j)^k dx with c_j = a_j + offset_j, f(x) =
+        (x - zeta)_+, w_j(x) = sigma^2 p_j/((u - a_j)^2 + t) (the mass of atom j's eigenspace in the spectral measure at
+        x). With offset = 0 the k = 2 row sums to ``soft_threshold_error``. The centre is given as an offset from the
+        atom, so that f - c_j keeps its relative precision when it is far below a_j (sigma^2 ~ 1e-37: a centre rounded
+        to float64 next to a_j ~ 1 would add mass (1e-16)^2 ~ R to the variance). The sums over atoms are direct (no tree), so that each atom gets
         its own share: O(atoms x nodes). Needs spikes="exact" (point-eigenvalue spikes carry no per-atom split)."""
         if self._spikes is not None and self._spikes.atom.size:
             raise ValueError("atom_moments needs a FreeConvolution built with spikes='exact'")
@@ -751,7 +753,7 @@ class FreeConvolution:
         if cut[0] >= 0:
             keep = rows != cut[0]
             sets = [(_subset(self._set, keep), rows[keep]), (cut[1], np.array([cut[0], cut[0]]))]
-        a, centre = self.atoms, np.asarray(centre, dtype=float)
+        a, offset = self.atoms, np.asarray(offset, dtype=float)
         out = np.zeros((3, a.size))
         for ns, which in sets:
             anchor = np.broadcast_to(a[self._pieces.anchor[which]][:, None], ns.e.shape).ravel()
@@ -763,7 +765,7 @@ class FreeConvolution:
                 c = slice(i, i + step)
                 r = (anchor[c, None] - a[None, :]) + e[c, None]  # u - a_j
                 w = weight[c, None] * self.sigma2 * self.masses[None, :] / (r * r + t[c, None])
-                diff = f_minus_anchor[c, None] + (anchor[c, None] - centre[None, :])
+                diff = f_minus_anchor[c, None] + ((anchor[c, None] - a[None, :]) - offset[None, :])
                 out += np.stack([w.sum(axis=0), (w * diff).sum(axis=0), (w * diff * diff).sum(axis=0)])
         return out
 
