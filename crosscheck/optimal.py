@@ -96,7 +96,8 @@ def check_optimal_scaling(model: str, ells, gamma: float, noise: float, ds=None,
         try:
             sc = optimal_scaling(model, [ell_value + shift], ds, gamma, noise, rtol=rtol)[ell_value + shift]
         except ArithmeticError as exc:  # R(lam_opt) = 0 somewhere: exact recovery, a slope of -oo
-            points.append({"ell": float(ell_value), "regimes": list(piece.regimes), "lam_opt": {"derived": [k_low, k_high], "measured": None, "status": "edge"},
+            points.append({"ell": float(ell_value), "regimes": list(piece.regimes),
+                           "lam_opt": {"derived": [k_low, k_high], "measured": None, "status": "edge"},
                            "risk": {"derived": e_risk, "measured": -math.inf,
                                     "status": "agree (exact recovery)" if e_risk == -math.inf else "disagree"},
                            "converged": False, "message": str(exc)})

@@ -743,8 +743,9 @@ class FreeConvolution:
         (x - zeta)_+, w_j(x) = sigma^2 p_j/((u - a_j)^2 + t) (the mass of atom j's eigenspace in the spectral measure at
         x). With offset = 0 the k = 2 row sums to ``soft_threshold_error``. The centre is given as an offset from the
         atom, so that f - c_j keeps its relative precision when it is far below a_j (sigma^2 ~ 1e-37: a centre rounded
-        to float64 next to a_j ~ 1 would add mass (1e-16)^2 ~ R to the variance). The sums over atoms are direct (no tree), so that each atom gets
-        its own share: O(atoms x nodes). Needs spikes="exact" (point-eigenvalue spikes carry no per-atom split)."""
+        to float64 next to a_j ~ 1 would add mass (1e-16)^2 ~ R to the variance). The sums over atoms are direct (no
+        tree), so that each atom gets its own share: O(atoms x nodes). Needs spikes="exact" (point-eigenvalue spikes
+        carry no per-atom split)."""
         if self._spikes is not None and self._spikes.atom.size:
             raise ValueError("atom_moments needs a FreeConvolution built with spikes='exact'")
         cut = self._cut(zeta)
