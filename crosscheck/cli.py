@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 # The training dynamics (spec/dynamics.md) is a model of its own for derive/crosscheck/claim; the
 # flow and sgd verbs simulate the quadratic network's dynamics only.
 VERB_MODELS = {"derive": MODELS + ("dynamics",), "crosscheck": MODELS + ("dynamics",), "claim": MODELS + ("dynamics",),
-               "flow": ("quadratic",), "sgd": ("quadratic",), "prune": ("diagonal",)}
+               "flow": ("quadratic",), "sgd": ("quadratic",)}
 
 
 def _model(command: str, value: str) -> str:
@@ -184,15 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--simulate: network (default), or the convex problem: lasso (diagonal), convex (quadratic)")
     p.add_argument("--out", default=None, help="folder for spectrum.json and the figure spectrum.{png,pdf}")
 
-    p = sub.add_parser("prune", help="pruning / debiasing of the trained diagonal network: SE prediction, measurement, rates")
-    p.add_argument("model", help="diagonal (the network whose trained weights are post-processed)")
+    p = sub.add_parser("prune", help="pruning / debiasing of the trained weights: SE prediction, measurement, rates")
+    p.add_argument("model", help="network model: diagonal or quadratic")
     p.add_argument("--d", type=float, default=None, help="input dimension (integer >= 1); not with --rates")
     p.add_argument("--n", type=float, default=None, help="number of samples (>= 0); not with --rates")
     p.add_argument("--lam", type=float, default=None, help="weight decay lambda (>= 0); not with --rates")
     p.add_argument("--gamma", type=float, default=1.5, help="teacher decay (> 1/2), default 1.5")
     p.add_argument("--noise", type=float, default=0.5, help="label-noise variance Delta (>= 0), default 0.5")
     p.add_argument("--simulate", action="store_true", help="also measure on LASSO solves and trained networks")
-    p.add_argument("--seeds", type=int, default=8, help="--simulate: independent seeds (default 8)")
+    p.add_argument("--seeds", type=int, default=None, help="--simulate: independent seeds (default 8; quadratic 4)")
     p.add_argument("--seed", type=int, default=0, help="--simulate: base seed (default 0)")
     p.add_argument("--rates", action="store_true",
                    help="instead: per regime of the derived diagram, does post-processing change the rate or the constant")
@@ -539,21 +539,25 @@ def _cmd_optimal(args) -> int:
 
 
 def _cmd_prune(args) -> int:
-    from .postprocess import format_postprocess, postprocess_rates, run_postprocess
+    from . import postprocess as pp
 
+    quadratic = args.model == "quadratic"
+    fmt = pp.format_postprocess_quadratic if quadratic else pp.format_postprocess
     if args.rates:
-        if args.d is not None or args.n is not None or args.lam is not None or args.simulate:
-            raise InputError("--rates sweeps its own rays: no --d, --n, --lam or --simulate")
-        result = postprocess_rates(args.gamma, args.noise)
-        print(json.dumps(result) if args.json else format_postprocess(result))
+        if args.d is not None or args.n is not None or args.lam is not None or args.simulate or args.seeds is not None:
+            raise InputError("--rates sweeps its own rays: no --d, --n, --lam, --simulate or --seeds")
+        result = (pp.postprocess_rates_quadratic if quadratic else pp.postprocess_rates)(args.gamma, args.noise)
+        print(json.dumps(result) if args.json else fmt(result))
         return 0
     if args.d is None or args.n is None or args.lam is None:
         raise InputError("prune needs --d, --n and --lam (or --rates)")
-    if args.seeds < 1:
-        raise InputError(f"--seeds must be >= 1 (got {args.seeds})")
-    result = run_postprocess(args.d, args.n, args.lam, args.gamma, args.noise, simulate=args.simulate, seeds=args.seeds,
-                             base_seed=args.seed)
-    print(json.dumps(result) if args.json else format_postprocess(result))
+    seeds = args.seeds if args.seeds is not None else (4 if quadratic else 8)
+    if seeds < 1:
+        raise InputError(f"--seeds must be >= 1 (got {seeds})")
+    run = pp.run_postprocess_quadratic if quadratic else pp.run_postprocess
+    result = run(args.d, args.n, args.lam, args.gamma, args.noise, simulate=args.simulate, seeds=seeds,
+                 base_seed=args.seed)
+    print(json.dumps(result) if args.json else fmt(result))
     if not result["prediction"]["converged"]:
         return 1
     measured = result.get("measured") or {}

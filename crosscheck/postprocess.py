@@ -34,10 +34,25 @@ from numeric.postprocess import (
     postprocess_se,
     refit,
 )
+from numeric.convex_psd import solve_psd
+from numeric.postprocess_quadratic import POSTPROCESSORS as POSTPROCESSORS_QUADRATIC
+from numeric.postprocess_quadratic import (
+    effective_observation_quadratic,
+    montecarlo_postprocess,
+    postprocess_estimates_quadratic,
+    postprocess_quadratic_se,
+    refit_quadratic,
+    se_convolution,
+)
 from numeric.simulate import METHODS, check_simulation, sample_problem
+from numeric.simulate_quadratic import DESIGNS, sample_quadratic_problem
+from numeric.simulate_quadratic import METHODS as QUADRATIC_METHODS
+from numeric.spectra import NETWORK_ZERO_TOL
+from numeric.spectra_quadratic import CONVEX_ZERO_TOL
 from numeric.train import train_diagonal_network
+from numeric.train_quadratic import train_quadratic_network
 
-from .models import allowance
+from .models import QUADRATIC_RAY_DS, allowance, samples
 
 # Agreement of a seed mean with the SE: within this many standard errors (plus the finite-size allowance).
 AGREE_SE = 3.0
@@ -336,4 +351,185 @@ def _format_rates(res: dict) -> str:
             lines.append(text)
         if ray["messages"]:
             lines.append(f"  notes ({len(ray['messages'])}): {ray['messages'][0]}" + (" ..." if len(ray["messages"]) > 1 else ""))
+    return "\n".join(lines)
+
+
+# -- quadratic network ------------------------------------------------------------------------------------
+# ``scalinglab``-style entry points for numeric.postprocess_quadratic (no CLI command yet): run_postprocess_quadratic
+# measures the post-processors on Y_u (convex solve and trained network on the real quadratic features, convex solve
+# on the Gaussian design of the same covariance) against the SE; postprocess_rates_quadratic gives their SE slopes
+# along rays n = d^(ell + 1), lam = d^kappa inside the derived quadratic regimes, d = 1e2, 1e3, 1e4
+# (crosscheck.models.QUADRATIC_RAY_DS: one SE point costs up to ~20 s at d = 1e4).
+
+QUADRATIC_RUNS = (("convex", "quadratic"), ("network", "quadratic"), ("convex", "gaussian"))
+
+
+def run_postprocess_quadratic(d, n, lam, gamma, noise, *, simulate: bool = False, seeds: int = 4, base_seed: int = 0,
+                              runs=QUADRATIC_RUNS, mc_samples: int = 0, mc_seed: int = 0) -> dict:
+    """SE-predicted risks of each quadratic post-processor (and, if ``mc_samples``, their brute-force GOE values at
+    the SE's sigma^2, zeta, t); with ``simulate`` the measured risks on Y_u over seeds for each (method, design) run,
+    judged by AGREE_SE s.e. + crosscheck.models.allowance("quadratic", ..., design), the refit (least squares on the
+    learned eigenspace, numeric.postprocess_quadratic.refit_quadratic, judged against the SE of "debias"), and the
+    statistics of Y_u:
+    ||Y_u - S*||^2/d (judged against sigma^2 (d + 1)/d), sigma_hat^2/sigma^2, zeta_u/zeta, df/E[div] and the KS
+    distance of Y_u's eigenvalues to the free convolution's F_Y (p-value as if iid: eigenvalues repel, so it is
+    conservative)."""
+    from scipy.stats import kstest
+
+    d, n, lam, gamma, noise, seeds, base_seed = check_simulation(d, n, lam, gamma, noise, seeds, base_seed, "convex",
+                                                                 QUADRATIC_METHODS)
+    for method, design in runs:
+        if method not in QUADRATIC_METHODS or design not in DESIGNS or (method, design) == ("network", "gaussian"):
+            raise ValueError(f"unknown run ({method!r}, {design!r}): choose from {QUADRATIC_RUNS}")
+    pred = postprocess_quadratic_se(d, n, lam, gamma, noise)
+    out = {"kind": "point_quadratic", "d": d, "n": n, "lam": lam, "gamma": gamma, "noise": noise,
+           "prediction": pred.to_dict(), "measured": {}}
+    if not pred.converged:
+        return out
+    se = pred.se
+    if mc_samples:
+        rng = np.random.default_rng(mc_seed)
+        out["montecarlo"] = montecarlo_postprocess(d, gamma, se.sigma2, se.zeta, pred.threshold, int(mc_samples), rng)
+    if not simulate:
+        return out
+    fc = se_convolution(d, gamma, None, se.sigma2)
+    cdf_y = np.vectorize(lambda x: min(1.0, max(0.0, 1.0 - fc.threshold_integrals(float(x))[0])))
+    expected_div = n - lam * d / (2.0 * se.zeta) if se.zeta > 0 else math.nan  # the SE's calibration equation
+    for method, design in runs:
+        risks = {name: [] for name in (*POSTPROCESSORS_QUADRATIC, "observation", "refit")}
+        stats = {k: [] for k in ("sigma_hat2_ratio", "zeta_ratio", "df_ratio", "ks", "ks_pvalue")}
+        failures = []
+        for k in range(seeds):
+            rng = np.random.default_rng(np.random.SeedSequence([base_seed, k]))
+            with threadpool_limits(limits=1, user_api="blas"):
+                S_star, A, y = sample_quadratic_problem(d, n, gamma, noise, rng, design=design)
+                if method == "network":
+                    fit = train_quadratic_network(A.X, y, lam, rng=rng, width=d)
+                else:
+                    fit = solve_psd(A, y, lam)
+                obs = effective_observation_quadratic(A, y, fit.S, lam)
+                est = postprocess_estimates_quadratic(obs, fit.S, pred.margin)
+                est["refit"] = refit_quadratic(A, y, fit.S, NETWORK_ZERO_TOL if method == "network" else CONVEX_ZERO_TOL)
+            if not fit.converged:
+                failures.append(f"seed {k}: {fit.message}")
+            if not obs.converged:
+                failures.append(f"seed {k}: Y_u: {obs.message}")
+            for name, S in est.items():
+                risks[name].append(float(np.sum((S - S_star) ** 2)) / d)
+            risks["observation"].append(float(np.sum((obs.Y - S_star) ** 2)) / d)
+            stats["sigma_hat2_ratio"].append(obs.sigma_hat**2 / se.sigma2)
+            stats["zeta_ratio"].append(obs.zeta / se.zeta if se.zeta > 0 else math.nan)
+            stats["df_ratio"].append(obs.df / expected_div)
+            ks = kstest(obs.eigenvalues, cdf_y)
+            stats["ks"].append(float(ks.statistic))
+            stats["ks_pvalue"].append(float(ks.pvalue))
+        # the refit (measured only) is judged against the SE of "debias", as for the diagonal network
+        reference = pred.risks() | {"observation": pred.observation_finite_d, "refit": pred.debias}
+        judged = {name: _judge_quadratic(_summary(v), reference[name], d, design) for name, v in risks.items()}
+        out["measured"][f"{method}/{design}"] = {
+            "risks": judged, "observation": {key: _summary(v) for key, v in stats.items()},
+            "converged": not failures, "message": "all seeds converged" if not failures else "; ".join(failures),
+        }
+    return out
+
+
+def _judge_quadratic(measured: dict, predicted: float, d: int, design: str) -> dict:
+    gap = measured["mean"] - predicted
+    bound = AGREE_SE * measured["sem"] + allowance("quadratic", predicted, d, design)
+    return {**measured, "se": predicted, "gap": gap, "relative_gap": gap / predicted,
+            "gap_in_sem": gap / measured["sem"] if measured["sem"] > 0 else math.nan, "bound": bound,
+            "agree": bool(abs(gap) <= bound)}
+
+
+def ray_points_quadratic(gamma: float, noise: float) -> list[tuple[str, float, float]]:
+    """(intended regime, ell, kappa) inside the derived quadratic regimes (``scalinglab derive quadratic``; ell =
+    log_d n_eff): boundaries kappa = (ell + 1)/2 (sparse/dense vs variance-limited/noise-fitted), kappa = ell + 1/2
+    (plateau), kappa = ell - gamma + 1/2 (sparse vs dense), ell = 1 (noise-fitted vs variance-limited); midway between
+    two boundaries or _OFFSET from the only one. Delta > 0 only (the noise-fitted and variance-limited regimes)."""
+    if noise <= 0:
+        raise ValueError("postprocess_rates_quadratic places its rays for Delta > 0")
+    dense_ell = 2.0 * gamma + 0.5
+    return [
+        ("sparse (top-K learned)", 0.8, 0.5 * ((0.8 + 1.0) / 2 + 0.8 + 0.5)),
+        ("interpolation (noise fitted)", 0.8, (0.8 + 1.0) / 2 - _OFFSET),
+        ("variance-limited", 1.5, (1.5 + 1.0) / 2 - _OFFSET),
+        ("dense (all learned, shrinkage bias)", dense_ell, 0.5 * ((dense_ell + 1.0) / 2 + dense_ell - gamma + 0.5)),
+    ]
+
+
+def postprocess_rates_quadratic(gamma: float = 1.5, noise: float = 0.5, *, ds=None) -> dict:
+    """Per ray (regime named by analytic.derive("quadratic")) the SE risks of each post-processor at d in ``ds``
+    (default crosscheck.models.QUADRATIC_RAY_DS), n = d^(ell + 1), lam = d^kappa; the slope of log R vs log d
+    between the two largest d (numeric.fits.local_slope) and the verdict of ``classify``."""
+    from analytic import derive
+
+    gamma, noise = check_gamma(gamma), check_nonnegative("noise", noise)
+    ds = QUADRATIC_RAY_DS if ds is None else tuple(ds)
+    diagram = derive("quadratic")
+    rays = []
+    for intended, ell, kappa in ray_points_quadratic(gamma, noise):
+        rows, messages = [], []
+        for d in ds:
+            n, lam = samples("quadratic", d, ell), d**kappa
+            pred = postprocess_quadratic_se(int(d), n, lam, gamma, noise)
+            if not pred.converged or not all(v > 0 for v in pred.risks().values()):
+                messages.append(f"d = {d:g} dropped: {pred.message}")
+                continue
+            rows.append({"d": d, "n": n, "lam": lam, "sigma2": pred.se.sigma2, "zeta": pred.se.zeta,
+                         "threshold": pred.threshold, **pred.risks()})
+        regime = diagram.regime_at(ell, kappa, gamma)
+        ray = {"regime": intended, "ell": ell, "kappa": kappa, "rows": rows, "messages": messages,
+               "derived_regime": None if regime is None else regime.name,
+               "derived_lasso_exponent": None if regime is None else regime.exponent_at(ell, kappa, gamma)}
+        if len(rows) < 3:
+            rays.append(ray | {"slopes": None})
+            continue
+        xs = [r["d"] for r in rows]
+        fits = {p: local_slope(xs, [r[p] for r in rows]) for p in POSTPROCESSORS_QUADRATIC}
+        last = rows[-1]
+        others = [p for p in POSTPROCESSORS_QUADRATIC if p != "lasso"]
+        ray["slopes"] = {p: {"exponent": f.exponent, "trend": f.trend, "slopes": list(f.exponents)} for p, f in fits.items()}
+        ray["ratios"] = {p: last[p] / last["lasso"] for p in others}
+        ray["verdicts"] = {p: classify(fits["lasso"].exponent, fits[p].exponent, ray["ratios"][p]) for p in others}
+        rays.append(ray)
+    return {"kind": "rates_quadratic", "gamma": gamma, "noise": noise, "margin": "d^(-2/3)", "rays": rays}
+
+
+def format_postprocess_quadratic(result: dict) -> str:
+    """Plain-text table of run_postprocess_quadratic or postprocess_rates_quadratic output."""
+    if result["kind"] == "rates_quadratic":
+        lines = [f"quadratic post-processing rates, gamma = {result['gamma']:g}, Delta = {result['noise']:g}, prune at "
+                 f"t = 2 sigma (1 + {result['margin']}); slope = d log R / d log d between the two largest d; "
+                 "x = R_pp / R_lasso at the largest d"]
+        for ray in result["rays"]:
+            derived = ray["derived_lasso_exponent"]
+            lines.append(f"{ray['regime']}: ell = {ray['ell']:g}, kappa = {ray['kappa']:g} (derived: "
+                         f"{ray['derived_regime']}, log_d R = {derived if derived is None else round(float(derived), 4)})")
+            if ray["slopes"] is None:
+                lines.append(f"  fewer than 3 points ({'; '.join(ray['messages']) or '-'})")
+                continue
+            for p in POSTPROCESSORS_QUADRATIC:
+                s = ray["slopes"][p]
+                values = " ".join(f"{r[p]:.4g}" for r in ray["rows"])
+                text = f"  {p:13} R = {values:40} slope {s['exponent']:8.4f} (trend {s['trend']:+.4f})"
+                if p != "lasso":
+                    text += f"  x{ray['ratios'][p]:<9.3g} {ray['verdicts'][p]}"
+                lines.append(text)
+        return "\n".join(lines)
+    p = result["prediction"]
+    lines = [f"d = {result['d']}, n = {result['n']:g}, lam = {result['lam']:g}, gamma = {result['gamma']:g}, "
+             f"Delta = {result['noise']:g}: sigma^2 = {p['se']['sigma2']:.5g}, zeta = {p['se']['zeta']:.5g}, prune cut "
+             f"t = {p['threshold']:.4g} = 2 sigma (1 + {p['margin']:.3g}); {p['message']}",
+             "SE-predicted R: " + ", ".join(f"{k} {p[k]:.5g}" for k in (*POSTPROCESSORS_QUADRATIC, "observation_finite_d"))]
+    if "montecarlo" in result:
+        lines.append("GOE Monte Carlo at the SE's (sigma^2, zeta, t): " + ", ".join(
+            f"{k} {m:.5g} +- {s:.2g}" for k, (m, s) in result["montecarlo"].items()))
+    for run, m in result["measured"].items():
+        lines.append(f"{run} ({m['message']}):")
+        lines.append(f"  {'':14}{'measured':>12}{'s.e.':>10}{'SE':>12}{'rel.gap':>9}{'gap/s.e.':>10}{'bound':>10}  agree")
+        for name, r in m["risks"].items():
+            lines.append(f"  {name:14}{r['mean']:12.5g}{r['sem']:10.2g}{r['se']:12.5g}{r['relative_gap']:+9.3f}"
+                         f"{r['gap_in_sem']:10.2f}{r['bound']:10.2g}  {r['agree']}")
+        o = m["observation"]
+        lines.append("  Y_u: " + ", ".join(f"{k} {o[k]['mean']:.4f} +- {o[k]['sem']:.4f}" for k in o))
     return "\n".join(lines)

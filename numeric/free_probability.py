@@ -719,9 +719,14 @@ class FreeConvolution:
             half_j += float(np.sum(sub.weight[1] * xo * sub.s1[1]))
         return P + spike_p, half_j + spike_j
 
-    def soft_threshold_error(self, zeta: float) -> float:
+    def soft_threshold_error(self, zeta: float, shrink: float | None = None) -> float:
         """int rho_Y(x) sum_j w_j(x) ((x - zeta)_+ - a_j)^2 dx: (1/d)||f(Y) - S||_F^2 for f(x) = (x - zeta)_+, as an
-        integral of non-negative terms (exact identity sum_{i,j} (f(mu_i) - a_j)^2 (u_i . theta_j)^2)."""
+        integral of non-negative terms (exact identity sum_{i,j} (f(mu_i) - a_j)^2 (u_i . theta_j)^2).
+        ``shrink`` b (default zeta): f(x) = (x - b) 1{x > zeta} instead, e.g. a hard threshold (b = 0); b != zeta needs
+        spikes="exact" (the point-eigenvalue residues are those of the soft threshold)."""
+        shrink = zeta if shrink is None else shrink
+        if shrink != zeta and self._spikes is not None and self._spikes.atom.size:
+            raise ValueError("soft_threshold_error with shrink != zeta needs a FreeConvolution built with spikes='exact'")
         cut = self._cut(zeta)
         rows = np.arange(self._pieces.anchor.size)
         sets = [(self._inter, self._set, rows)]
@@ -734,7 +739,7 @@ class FreeConvolution:
         for inter, ns, which in sets:
             anchor = self.atoms[self._pieces.anchor[which]][:, None]
             xo = ns.e + self.sigma2 * ns.s1
-            f_minus_anchor = np.where((anchor - zeta) + xo > 0, xo - zeta, -anchor)  # f(x) - a[anchor]
+            f_minus_anchor = np.where((anchor - zeta) + xo > 0, xo - shrink, -anchor)  # f(x) - a[anchor]
             total += float(np.sum(ns.weight * self.sigma2 * _error_sums(inter, ns.e, ns.t, f_minus_anchor)))
         return total + self._spike_terms(zeta)[2]
 

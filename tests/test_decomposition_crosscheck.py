@@ -63,7 +63,7 @@ def test_derive_decomposition_and_tails_json(capsys):
     ("crosscheck diagonal --decomposition --jobs 2", "this process"),
     ("prune diagonal --d 100 --n 50", "--lam"),
     ("prune diagonal --rates --d 100", "--rates"),
-    ("prune quadratic --d 100 --n 50 --lam 1", "unknown model"),
+    ("prune dynamics --d 100 --n 50 --lam 1", "unknown model"),
     ("prune diagonal --d 100 --n 50 --lam -1", "lam"),
 ])
 def test_bad_input(command, message, capsys):
@@ -78,3 +78,11 @@ def test_prune_point_json(capsys):
     assert p["converged"] and all(p[k] > 0 for k in ("lasso", "debias", "prune", "prune_debias", "rethreshold"))
     # debiasing every coordinate (threshold 0) returns the effective observation, whose risk is d tau^2/n
     assert p["observation"] == pytest.approx(200 * p["se"]["tau2"] / 400, rel=1e-12)
+
+
+def test_prune_quadratic_point_json(capsys):
+    assert main(shlex.split("prune quadratic --d 60 --n 1800 --lam 6 --gamma 1.5 --noise 0.5 --json")) == 0
+    p = json.loads(capsys.readouterr().out)["prediction"]
+    assert p["converged"] and p["lasso"] == pytest.approx(p["se"]["excess_risk"], rel=1e-8)
+    # the risk of Y itself: E (1/d)||sigma W||_F^2 = sigma^2 (d + 1)/d at finite d
+    assert p["observation_finite_d"] == pytest.approx(p["se"]["sigma2"] * 61 / 60, rel=1e-12)
