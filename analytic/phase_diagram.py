@@ -111,6 +111,13 @@ def _minimal(region, gammas) -> tuple:
     return tuple(sorted(kept, key=sp.default_sort_key))
 
 
+def region_condition(pieces, line=None) -> sp.Boolean:
+    """The union of the pieces (each a tuple of expressions > 0), on ``line`` if given, as a SymPy relational."""
+    ands = [sp.And(*[sp.StrictGreaterThan(c, 0) for c in piece]) for piece in pieces]
+    cond = sp.Or(*ands) if len(ands) > 1 else ands[0]
+    return sp.And(line, cond) if line is not None else cond
+
+
 @dataclass(frozen=True)
 class Regime:
     """R ~ d^logd_risk (ln d)^log_power where ``condition`` holds."""
@@ -129,9 +136,7 @@ class Regime:
 
     @property
     def condition(self) -> sp.Boolean:
-        ands = [sp.And(*[sp.StrictGreaterThan(c, 0) for c in piece]) for piece in self.pieces]
-        cond = sp.Or(*ands) if len(ands) > 1 else ands[0]
-        return sp.And(self.line, cond) if self.line is not None else cond
+        return region_condition(self.pieces, self.line)
 
     @property
     def rate(self) -> sp.Expr:

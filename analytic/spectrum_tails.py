@@ -31,8 +31,8 @@ from functools import cached_property, lru_cache
 import sympy as sp
 
 from .dominant_balance import Segment, finite_rank_teacher, matrix_noise_shift, power_law_teacher
-from .latex import tex
-from .phase_diagram import _feasible_gammas, _implied, _minimal, _rank_exponent, derive
+from .latex import condition_latex, tex
+from .phase_diagram import _feasible_gammas, _implied, _minimal, _rank_exponent, derive, region_condition
 from .symbols import d, n
 from .symbols import ell as ELL, gamma as GAMMA, kappa as KAPPA
 
@@ -90,15 +90,12 @@ class TailRange:
 
     @property
     def condition(self) -> sp.Boolean:
-        ands = [sp.And(*[sp.StrictGreaterThan(c, 0) for c in piece]) for piece in self.pieces]
-        cond = sp.Or(*ands) if len(ands) > 1 else ands[0]
-        return sp.And(self.line, cond) if self.line is not None else cond
+        return region_condition(self.pieces, self.line)
 
     @property
     def latex(self) -> str:
-        cond = r"\ \text{or}\ ".join(r",\ ".join(tex(sp.StrictGreaterThan(c, 0)) for c in p) for p in self.pieces)
         expo = "" if self.tail_exponent is None else rf",\ p(v) \sim v^{{-{tex(self.tail_exponent)}}}"
-        return rf"D = {tex(self.decades_exponent)}{expo} \quad \text{{for}} \quad {cond}"
+        return rf"D = {tex(self.decades_exponent)}{expo} \quad \text{{for}} \quad {condition_latex(self)}"
 
     @cached_property
     def _forms(self):
@@ -268,8 +265,7 @@ def tail_table_latex(model: str = "diagonal", noiseless: bool = False) -> str:
     rows = [r"\begin{tabular}{lllll}", r"\toprule",
             r"regime & cutoff & $D$ & density exponent & region \\", r"\midrule"]
     for t in tail_table(model, noiseless):
-        cond = r"\ \text{or}\ ".join(r",\ ".join(tex(sp.StrictGreaterThan(c, 0)) for c in p) for p in t.pieces)
         expo = "--" if t.tail_exponent is None else f"${tex(t.tail_exponent)}$"
-        rows.append(rf"{t.regime} & {t.lower_cutoff} & ${tex(t.decades_exponent)}$ & {expo} & ${cond}$ \\")
+        rows.append(rf"{t.regime} & {t.lower_cutoff} & ${tex(t.decades_exponent)}$ & {expo} & ${condition_latex(t)}$ \\")
     rows += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(rows)

@@ -404,10 +404,8 @@ def _cmd_crosscheck(args) -> int:
         return 0 if report["summary"]["passed"] else 1
     if args.decomposition and args.tails:
         raise InputError("--decomposition and --tails are separate checks: give one")
-    if args.decomposition:
-        return _crosscheck_decomposition(args)
-    if args.tails:
-        return _crosscheck_tails(args)
+    if args.decomposition or args.tails:
+        return _crosscheck_extra(args, "decomposition" if args.decomposition else "tails")
     report = run_crosscheck(args.model, quick=args.quick, out=Path(args.out), gamma=args.gamma, noise=args.noise,
                             progress=not args.json, jobs=args.jobs, scheduler=args.scheduler)
     if args.json:
@@ -415,31 +413,24 @@ def _cmd_crosscheck(args) -> int:
     return 0 if report["summary"]["passed"] else 1
 
 
-def _crosscheck_decomposition(args) -> int:
-    from .decomposition import check_decomposition, decomposition_figure, format_decomposition
+def _crosscheck_extra(args, kind: str) -> int:
+    """``crosscheck MODEL --decomposition`` or ``--tails``: run the check, write KIND.json and its figure to --out."""
+    from . import decomposition, tails
     from .report import write_json
 
     if args.jobs != 1 or args.scheduler is not None:
-        raise InputError("--decomposition runs in this process (no --jobs or --scheduler)")
-    result = check_decomposition(args.model, quick=args.quick, gamma=args.gamma, noises=(args.noise, 0.0))
+        raise InputError(f"--{kind} runs in this process (no --jobs or --scheduler)")
+    if kind == "decomposition":
+        result = decomposition.check_decomposition(args.model, quick=args.quick, gamma=args.gamma,
+                                                   noises=(args.noise, 0.0))
+        figure, text, bulky = decomposition.decomposition_figure, decomposition.format_decomposition, "diagrams"
+    else:
+        result = tails.run_tails(args.model, quick=args.quick, gamma=args.gamma, noise=args.noise)
+        figure, text, bulky = tails.tails_figure, tails.format_tails, "points"
     out = Path(args.out)
-    write_json(out / "decomposition.json", result)
-    result["files"] = [str(out / "decomposition.json"), *decomposition_figure(result, out / "decomposition")]
-    print(json.dumps({k: v for k, v in result.items() if k != "diagrams"}) if args.json else format_decomposition(result))
-    return 0 if result["passed"] else 1
-
-
-def _crosscheck_tails(args) -> int:
-    from .report import write_json
-    from .tails import format_tails, run_tails, tails_figure
-
-    if args.jobs != 1 or args.scheduler is not None:
-        raise InputError("--tails runs in this process (no --jobs or --scheduler)")
-    result = run_tails(args.model, quick=args.quick, gamma=args.gamma, noise=args.noise)
-    out = Path(args.out)
-    write_json(out / "tails.json", result)
-    result["files"] = [str(out / "tails.json"), *tails_figure(result, out / "tails")]
-    print(json.dumps({k: v for k, v in result.items() if k != "points"}) if args.json else format_tails(result))
+    write_json(out / f"{kind}.json", result)
+    result["files"] = [str(out / f"{kind}.json"), *figure(result, out / kind)]
+    print(json.dumps({k: v for k, v in result.items() if k != bulky}) if args.json else text(result))
     return 0 if result["passed"] else 1
 
 
