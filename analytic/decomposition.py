@@ -67,8 +67,13 @@ class RegimeDecomposition:
                 "latex": self.latex}
 
 
+def dominant_parts(regime) -> tuple:
+    """The parts of R that dominate a derived regime, one per distinct mechanism (in order)."""
+    return tuple(dict.fromkeys(part_of(label) for label in regime.dominant))
+
+
 def _decompose(regime) -> RegimeDecomposition:
-    dominant = tuple(dict.fromkeys(part_of(label) for label in regime.dominant))
+    dominant = dominant_parts(regime)
     rates: dict = {p: () for p in PARTS}
     for p in dominant:
         rates[p] = ((regime.logd_risk, regime.log_power),)
@@ -93,7 +98,7 @@ def dominant_parts_at(model: str, ell_value, kappa_value, gamma_value, noiseless
     regime = diagram.regime_at(ell_value, kappa_value, gamma_value)
     if regime is None:
         return None, ()
-    return regime.name, tuple(dict.fromkeys(part_of(label) for label in regime.dominant))
+    return regime.name, dominant_parts(regime)
 
 
 def same_form(noiseless: bool = False) -> list[dict]:

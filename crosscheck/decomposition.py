@@ -48,12 +48,12 @@ def _decompose(model: str, d, n, lam, gamma, noise):
 
 def check_point(model: str, ell: float, kappa: float, gamma: float, noise: float, ds) -> dict:
     """One grid point: derived regime and dominant parts, numeric shares at every d, status."""
-    from analytic.decomposition import part_of
+    from analytic.decomposition import dominant_parts
     from analytic.phase_diagram import derive
 
     diagram = derive(model, noiseless=noise == 0)
     regime = diagram.regime_at(ell, kappa, gamma)
-    derived = () if regime is None else tuple(dict.fromkeys(part_of(label) for label in regime.dominant))
+    derived = () if regime is None else dominant_parts(regime)
     rows = []
     for d in ds:
         res = _decompose(model, int(d), samples(model, d, ell), d**kappa, gamma, noise)

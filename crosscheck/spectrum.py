@@ -32,6 +32,11 @@ BOOTSTRAP = 100
 CANDIDATES = 400  # xmin scanned on a 400-point rank-quantile grid (cost ~ candidates x tail size per refit)
 
 
+def exponent_in_interval(fit: dict, exponent: float) -> bool:
+    """The fitted tail's bootstrap interval, widened by compare.EXPONENT_TOL, contains ``exponent``."""
+    return bool(fit["interval"][0] - EXPONENT_TOL <= exponent <= fit["interval"][1] + EXPONENT_TOL)
+
+
 def _tail(values: np.ndarray, seed: int, teacher_exponent: float) -> dict:
     from numeric.tail_fit import fit_power_law_tail
 
@@ -43,9 +48,9 @@ def _tail(values: np.ndarray, seed: int, teacher_exponent: float) -> dict:
     decades = math.log10(float(positive.max()) / fit["xmin"])
     present = bool(fit["plausible"]) and decades >= MIN_DECADES
     # a tail can be a power law without being the teacher's (a threshold at the noise level gives a noise-shaped one)
-    teacher = fit["interval"][0] - EXPONENT_TOL <= teacher_exponent <= fit["interval"][1] + EXPONENT_TOL
+    teacher = exponent_in_interval(fit, teacher_exponent)
     return {"fitted": True, **fit, "decades": decades, "power_law_tail": present,
-            "teacher_exponent_in_interval": bool(teacher), "teacher_tail": bool(present and teacher)}
+            "teacher_exponent_in_interval": teacher, "teacher_tail": present and teacher}
 
 
 def _law(model: str, d, n, lam, gamma, noise):

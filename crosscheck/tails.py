@@ -33,7 +33,7 @@ from .compare import BOUNDARY_BAND, EXPONENT_TOL, boundary_distance
 from .models import SAMPLE_SHIFT, check_model
 from .report import save_figure
 from .run import FULL, FULL_QUADRATIC, QUICK, QUICK_QUADRATIC
-from .spectrum import MIN_DECADES, _law
+from .spectrum import MIN_DECADES, _law, exponent_in_interval
 
 # Dimensions. Diagonal: the CSN fit of d values with the settings below costs ~0.9 s at d = 1e4 and ~6 s at
 # d = 1e5 when every component is active, so 1e4 keeps the quick run (60 diagonal points) within its budget;
@@ -138,7 +138,7 @@ def tail_point(model: str, ell: float, kappa: float, *, gamma: float, noise: flo
                 "reason": f"no SE spectrum: {err}"}
     fit = _fit(values, seed)
     found = bool(fit["fitted"] and fit["plausible"] and fit["decades"] >= MIN_DECADES)
-    exponent_ok = bool(fit["fitted"] and fit["interval"][0] - EXPONENT_TOL <= expected <= fit["interval"][1] + EXPONENT_TOL)
+    exponent_ok = bool(fit["fitted"]) and exponent_in_interval(fit, expected)
     teacher_tail = found and exponent_ok
     decades = point["predicted_decades"]
     if pred["regime"] is None:

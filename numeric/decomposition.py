@@ -101,10 +101,6 @@ class RiskDecomposition:
     def terms(self) -> dict[str, float]:
         return {name: getattr(self, name) for name in self.TERMS}
 
-    def unlearned(self) -> float:
-        """The "unlearned directions" part: missed_signal + fitted_noise."""
-        return self.missed_signal + self.fitted_noise
-
     def dominant(self) -> str:
         """Name of the largest of the four terms."""
         terms = self.terms()

@@ -139,14 +139,27 @@ def _standardise(a, tau: float, zeta: float) -> tuple[np.ndarray, float, np.ndar
     return b, c, c - b, c + b
 
 
+def thresholded_mse(a, tau: float, threshold: float, shrink: float) -> np.ndarray:
+    """E[(g(a + tau Z) - a)^2] for g(Y) = (Y - shrink sign Y) 1{|Y| > threshold}, threshold >= shrink >= 0:
+        tau^2 [T(u, s) + T(v, s)] + a^2 (Q(-u) - Q(v)),   b = |a|/tau, s = shrink/tau, u = threshold/tau - b,
+    v = threshold/tau + b, T(w, s) = E[(Z - s)^2 1{Z > w}] (``_tail_square``, tail-stable).
+
+    (The event Y > threshold is Z > u, with error tau (Z - s); Y < -threshold is -Z > v, by symmetry the same
+    with v; inside, the error is -a.) Vectorised over a; threshold = shrink is the soft-threshold MSE.
+    """
+    b = np.abs(np.asarray(a, dtype=float)) / tau
+    c, s = threshold / tau, shrink / tau
+    u, v = c - b, c + b
+    return tau * tau * (_tail_square(u, s) + _tail_square(v, s) + b * b * (normal_tail(-u) - normal_tail(v)))
+
+
 def soft_threshold_mse(a, tau: float, zeta: float) -> np.ndarray:
-    """E[(eta(a + tau Z; zeta) - a)^2] = tau^2 [T(u, c) + T(v, c)] + a^2 (Phi(u) - Phi(-v)),
-    with Phi(u) - Phi(-v) = Q(-u) - Q(v).
+    """E[(eta(a + tau Z; zeta) - a)^2] = tau^2 [T(u, c) + T(v, c)] + a^2 (Phi(u) - Phi(-v)), c = zeta/tau,
+    with Phi(u) - Phi(-v) = Q(-u) - Q(v): ``thresholded_mse`` with threshold = shrink = zeta.
 
     Vectorised over the magnitudes a (signs do not matter); tau > 0, zeta >= 0.
     """
-    b, c, u, v = _standardise(a, tau, zeta)
-    return tau * tau * (_tail_square(u, c) + _tail_square(v, c) + b * b * (normal_tail(-u) - normal_tail(v)))
+    return thresholded_mse(a, tau, zeta, zeta)
 
 
 def active_probability(a, tau: float, zeta: float) -> np.ndarray:

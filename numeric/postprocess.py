@@ -35,26 +35,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .convex import scaled_design
-from .gaussian import _tail_square, normal_tail
+from .gaussian import thresholded_mse
 from .params import check_diagonal_params, check_nonnegative
 from .se_lasso import SEResult, lasso_se, plain_dict
 from .teacher_sums import teacher_grid
 
 POSTPROCESSORS = ("lasso", "debias", "prune", "prune_debias", "rethreshold")
-
-
-def thresholded_mse(a, tau: float, threshold: float, shrink: float) -> np.ndarray:
-    """E[(g(a + tau Z) - a)^2] for g(Y) = (Y - shrink sign Y) 1{|Y| > threshold}, threshold >= shrink >= 0:
-        tau^2 [T(u, s) + T(v, s)] + a^2 (Q(-u) - Q(v)),   b = |a|/tau, s = shrink/tau, u = threshold/tau - b,
-    v = threshold/tau + b, T(w, s) = E[(Z - s)^2 1{Z > w}] (numeric.gaussian, tail-stable).
-
-    (The event Y > threshold is Z > u, with error tau (Z - s); Y < -threshold is -Z > v, by symmetry the same
-    with v; inside, the error is -a.) Vectorised over a; threshold = shrink is the soft-threshold MSE.
-    """
-    b = np.abs(np.asarray(a, dtype=float)) / tau
-    c, s = threshold / tau, shrink / tau
-    u, v = c - b, c + b
-    return tau * tau * (_tail_square(u, s) + _tail_square(v, s) + b * b * (normal_tail(-u) - normal_tail(v)))
 
 
 def universal_factor(d: int) -> float:

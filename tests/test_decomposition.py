@@ -176,7 +176,6 @@ def test_same_validation_as_the_se():
 def test_result_api():
     r = decompose_diagonal(1000, 300, 0.05, 1.5, 0.5)
     assert list(r.terms()) == list(RiskDecomposition.TERMS)
-    assert r.unlearned() == r.missed_signal + r.fitted_noise
     assert r.dominant() == max(r.terms(), key=r.terms().get)
     out = json.loads(json.dumps(r.to_dict()))
     assert out["model"] == "diagonal" and out["d"] == 1000 and out["missed_signal"] == r.missed_signal

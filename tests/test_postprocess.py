@@ -10,13 +10,13 @@ from scipy.stats import kstest
 from crosscheck.models import allowance
 from crosscheck.postprocess import classify, ratio_law, run_postprocess
 from numeric.convex import solve_lasso
+from numeric.gaussian import thresholded_mse
 from numeric.postprocess import (
     POSTPROCESSORS,
     effective_observation,
     postprocess_estimates,
     postprocess_se,
     refit,
-    thresholded_mse,
 )
 from numeric.simulate import sample_problem
 
