@@ -45,6 +45,7 @@ containing the threshold gets a short complex path.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -273,6 +274,13 @@ class _Tree:
         order = np.argsort(q, kind="stable")
         counts = np.bincount(q, minlength=anchor.size)
         return _Interactions(base[order], w[order], np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+
+
+@functools.lru_cache(maxsize=4)
+def _tree(a_bytes: bytes, p_bytes: bytes) -> _Tree:
+    """_Tree of the atoms (a, p) given as float64 bytes, cached: it does not depend on sigma^2, and a fixed-point
+    search evaluates several sigma^2 with the same (merged) atoms (~12% of a build at d = 400)."""
+    return _Tree(np.frombuffer(a_bytes), np.frombuffer(p_bytes))
 
 
 @dataclass(frozen=True, eq=False)
@@ -538,6 +546,15 @@ def _piece_map(tau, special_lo, special_hi):
     return phi, dphi
 
 
+@functools.lru_cache(maxsize=8)
+def _leggauss(nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on [-1, 1], cached and read-only (numpy recomputes them on every call, which
+    took ~13% of a quadratic SE solve at d = 400: twice per threshold cut)."""
+    tau, w = np.polynomial.legendre.leggauss(nodes)
+    tau.flags.writeable = w.flags.writeable = False
+    return tau, w
+
+
 def _piece_nodes(lo, length, special_lo, special_hi, nodes: int, ends: bool = False):
     """Offsets e (pieces x nodes) and weights du of Gauss-Legendre in tau on u = lo + length phi(tau).
 
@@ -547,7 +564,7 @@ def _piece_nodes(lo, length, special_lo, special_hi, nodes: int, ends: bool = Fa
     Bernstein parameter ~ 2y/length; clustering would spend the nodes at the ends instead.
     ``ends``: also return the two ends (tau = -1, 1) as nodes of weight 0.
     """
-    tau, w = np.polynomial.legendre.leggauss(nodes)
+    tau, w = _leggauss(nodes)
     if ends:
         tau, w = np.concatenate([[-1.0], tau, [1.0]]), np.concatenate([[0.0], w, [0.0]])
     phi, dphi = _piece_map(tau[None, :], np.asarray(special_lo)[:, None], np.asarray(special_hi)[:, None])
@@ -605,6 +622,7 @@ class FreeConvolution:
     _set: _NodeSet = field(repr=False, default=None)  # interior nodes (pieces x nodes)
     _ends: np.ndarray = field(repr=False, default=None)  # x - a[anchor] at the piece ends (pieces x 2)
     _spikes: "_Spikes" = field(repr=False, default=None)  # isolated atoms kept as point eigenvalues (spikes="limit")
+    _last_cut: dict = field(repr=False, default_factory=dict)  # {zeta: _cut(zeta)} of the last zeta asked for
 
     def integrate(self, f) -> float:
         """int f(x) rho_Y(x) dx."""
@@ -613,7 +631,15 @@ class FreeConvolution:
     # -- threshold at x = zeta --------------------------------------------------------------------------------
 
     def _cut(self, zeta: float):
-        """(index of the piece containing zeta or -1, node set of its two halves split at x(u) = zeta)."""
+        """(index of the piece containing zeta or -1, node set of its two halves split at x(u) = zeta, x - zeta at
+        the piece's anchor). The last one is kept: threshold_integrals and soft_threshold_error at the same zeta
+        (a calibrated threshold) share it."""
+        if zeta not in self._last_cut:
+            self._last_cut.clear()
+            self._last_cut[zeta] = self._new_cut(zeta)
+        return self._last_cut[zeta]
+
+    def _new_cut(self, zeta: float):
         a = self.atoms
         pieces = self._pieces
         base = a[pieces.anchor]
@@ -626,7 +652,7 @@ class FreeConvolution:
         s_lo, s_hi = pieces.special_lo[i: i + 1], pieces.special_hi[i: i + 1]
         shift = base[i] - zeta  # x - zeta = shift + (x - a[anchor])
         row = np.array([i])
-        tau = np.concatenate([[-1.0], np.polynomial.legendre.leggauss(self.nodes)[0], [1.0]])
+        tau = np.concatenate([[-1.0], _leggauss(self.nodes)[0], [1.0]])
         xs = np.concatenate([[self._ends[i, 0]], self.x_offsets[i], [self._ends[i, 1]]])
         k = int(np.searchsorted(shift + xs, 0.0))  # shift + xs[k-1] < 0 <= shift + xs[k]
         f_lo, f_hi = shift + xs[k - 1], shift + xs[k]
@@ -895,7 +921,7 @@ def free_convolution_semicircle(s, sigma2: float, *, masses=None, nodes: int = D
         raise ValueError(f"spikes must be one of {', '.join(SPIKES)} (got {spikes!r})")
     if merge is not None:
         a, p = merge_atoms(a, p, sigma2, merge)
-    tree = _Tree(a, p)
+    tree = _tree(a.tobytes(), p.tobytes())
     pieces, (comp_start, comp_end) = _support_pieces(tree, p, sigma2)
     point = (comp_start == comp_end) if spikes == "limit" else np.zeros(comp_start.size, dtype=bool)
     as_point = point[pieces.component]
@@ -1016,7 +1042,7 @@ def _path_correction(base, weight, anchor_pos: float, c: float, end: complex, si
 
 def _graded_panels(first: float):
     """Gauss-Legendre nodes and weights on [0, 1] in panels [0, first], [first, 2 first], ... (doubling)."""
-    x, w = np.polynomial.legendre.leggauss(PATH_NODES)
+    x, w = _leggauss(PATH_NODES)
     edges = [0.0]
     s = max(first, 1e-300)
     while s < 1.0:
