@@ -599,3 +599,73 @@ def peak_branches(ch: Channel, segments, noisy: bool) -> list[Branch]:
                 learned="all components pass (threshold below noise)",
             ))
     return out
+
+
+def matrix_peak_branches(segments, noisy: bool) -> list[Branch]:
+    """The quadratic network on its PSD interpolation line n = n_c (ell = 1), threshold near the centre of a
+    pure-noise bulk (free_probability.peak_expansion: zeta = eps sigma, sigma^2 >> 1).
+
+    With alpha = n_c/d^2 the leading terms cancel in both equations (4 alpha_c = 2 M_2(0)/sigma^2 and
+    E[div]/n = 1 at eps = 0), and the first corrections balance:
+
+        sigma^2 (4 n_c/d^2 - 2 M_2(0)/sigma^2 + 2 M_2' eps) = Delta + O(1),     lam/(2 d alpha) = zeta (1 - E[div]/n) ~ zeta eps,
+
+    the finite-d pair term 4 n_c/d^2 - 1 (= 1/d, from the diagonal pairs P/(2d)) competing with the threshold's
+    gain eps. R = m ~ sigma^2/2. The K ~ (s_1/sigma)^(1/gamma) teacher directions above the bulk (BBP outliers) add
+    ~K/d to both corrections; each branch checks that this is below its dominant term or of the same order (then it
+    changes constants only).
+    """
+    if not noisy:
+        return []
+    from . import matrix_channel as mc
+    from .free_probability import peak_expansion
+
+    pe = peak_expansion()
+    at_peak = {ell: 1}
+    finite = sp.simplify(4 * pe.critical_samples / d**2 - 2 * pe.second)  # what is left of the leading terms
+    if sp.limit(finite, d, sp.oo) != 0 or not (pe.second_slope.is_positive and pe.pairs_slope > 0):
+        raise ArithmeticError("no cancellation at the PSD interpolation line: no peak to expand")
+    e = sp.Symbol("e", real=True)  # log_d eps
+    shift = matrix_noise_shift().subs(n, d**ell).subs(at_peak)  # log_d(sigma/tau) at alpha ~ 1
+    sig2 = sp.expand(t + 2 * shift)  # log_d sigma^2
+    A = Term(_log_exponent(mc.calibration()).subs(at_peak), 0, "penalty")
+    gain = Term(sig2 + e, 0, "fitted noise: threshold gain sigma^2 eps (interpolation peak)")
+    pairs = Term(sig2 + _log_exponent(finite), 0, "fitted noise: finite-d pairs sigma^2/d (interpolation peak)")
+    top = segments[0]
+    out = []
+    for dominant, other in ((gain, pairs), (pairs, gain)):
+        eqs = [sp.Eq(dominant.expo, 0), sp.Eq(z, sig2 / 2 + e), sp.Eq(A.expo, z + e), sp.Eq(tl, 0), sp.Eq(zl, 0)]
+        sol = _unique_solution(eqs, [t, tl, z, zl, e])
+        if sol is None:
+            continue
+        conds: list = []
+        comparisons = [(other, dominant, True), (ONE, Term(sig2, 0, "sigma^2"), True),  # sigma^2 >> Delta, 1
+                       (Term(e, 0, "eps"), ONE, True)]  # the threshold near the centre
+        if not all(_collect(conds, lex_less(a_.subs(sol), b_.subs(sol), strict=st)) for a_, b_, st in comparisons):
+            continue
+        region = [_normalise(c) for c in conds]
+        # log_d K is 0 or the count of the top segment above sigma (all of a flat segment: its j_hi); the outliers'
+        # K/d must not exceed the dominant term: implied by the region, of the same order (constants), or a new
+        # condition (where it fails, e.g. a finite-rank teacher's r outliers, the line is left without a law)
+        learned = top.j_hi if top.alpha1 == 0 else sp.expand((sig2.subs(sol) / 2 - top.alpha0) / top.alpha1)
+        for k in (sp.Integer(0), learned):
+            gap = sp.expand(dominant.expo.subs(sol) - (sig2.subs(sol) + k - 1))
+            if sign_under_domain(gap) in (0, 1) or any(sign_under_domain(sp.factor(gap / c)) == 1 for c in region):
+                continue
+            if not sp.Poly(gap, ell, kappa, gamma).is_linear:
+                raise ArithmeticError(f"cannot compare the BBP outliers with the peak balance: {gap}")
+            region.append(gap)
+        region = tuple(region)
+        risk = Term(sig2.subs(sol), 0, dominant.label)
+        out.append(Branch(
+            pattern="threshold inside a pure-noise bulk, n = d(d+1)/4",
+            placements=(),
+            balance=f"label noise Delta against {dominant.label}",
+            saturated=dominant is pairs,
+            solution={str(k): v for k, v in sol.items() if k != e},
+            region=region,
+            risk=risk,
+            risk_terms=(risk,),
+            learned="the top K ~ (s_1/sigma)^(1/gamma) directions as outliers, the rest inside the noise bulk",
+        ))
+    return out

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+import mpmath
 import sympy as sp
 
 x = sp.Symbol("x", real=True)
@@ -206,3 +207,50 @@ def peak_ratio() -> sp.Expr:
     al = sp.Symbol("alpha", positive=True)
     (root,) = sp.solve(sp.Eq(pair_integral_at_zero() / (2 * al), 1), al)
     return root
+
+
+@dataclass(frozen=True)
+class PeakExpansion:
+    """The pure-noise bulk (radius 2 sigma) with the threshold near its centre, zeta = eps sigma, eps -> 0: what the
+    SE needs at the PSD interpolation peak (lam -> 0, sigma >> every teacher eigenvalue but the top few)."""
+
+    mass: sp.Expr  # P(0) = int_{x > 0} rho
+    pairs: sp.Expr  # J(0)
+    second: sp.Expr  # M_2(0)/sigma^2 = int_{x > 0} x^2 rho / sigma^2 (the fitted noise (1/d) Tr f(Y)^2 per sigma^2)
+    second_slope: sp.Expr  # -d(M_2/sigma^2)/d eps at 0: M_2/sigma^2 = second - second_slope eps + O(eps^2)
+    pairs_kernel: sp.Expr  # d/dzeta of (f(x) - f(y))/(x - y) at zeta = 0, summed over the sign quadrants (x, y > 0)
+    pairs_slope: sp.Float  # -dJ/d eps at 0 = -sigma iint_{x, y > 0} pairs_kernel rho rho (> 0; by quadrature)
+    critical_samples: sp.Expr  # n at which E[div] = d^2 (P/(2d) + J/2) = n at zeta = 0
+
+
+_xp, _yp, _zt = sp.symbols("x_p y_p zeta_t", positive=True)
+
+
+@lru_cache(maxsize=None)
+def peak_expansion() -> PeakExpansion:
+    """Expand P, J and M_2 of the semicircle around zeta = 0 (rho is even, so every integral folds onto x > 0).
+
+    M_2: Leibniz's rule on int_zeta^edge (x - zeta)^2 rho (the boundary term vanishes). J: d/dzeta of
+    (f(x) - f(y))/(x - y), f = (x - zeta)_+, is -(H(x - zeta) - H(y - zeta))/(x - y), non-zero only for pairs on
+    opposite sides of zeta; at zeta = 0 the two opposite quadrants, reflected onto x, y > 0, give the kernel
+    -2/(x + y), so dJ/dzeta = iint kernel rho rho (finite: a 1/r singularity in two dimensions).
+    """
+    from .symbols import d
+
+    sc = semicircle()
+    unit, edge = sc.density.subs(sigma, 1), sc.edge.subs(sigma, 1)  # homogeneous: work in units of sigma
+    p0 = sp.simplify(sp.integrate(unit, (x, 0, edge)))
+    theta = sp.Symbol("theta", positive=True)  # x = edge cos(theta): SymPy's direct integral of x^2 rho stalls
+    second = sp.simplify(sp.integrate((x**2 * unit).subs(x, edge * sp.cos(theta)) * edge * sp.sin(theta),
+                                      (theta, 0, sp.pi / 2)))
+    m2 = sp.Integral((x - eps) ** 2 * unit, (x, eps, edge))
+    second_slope = sp.simplify(-sp.diff(m2, eps).subs(eps, 0).doit())
+    y = sp.Symbol("y", real=True)
+    dF = sp.diff((sp.Max(x - _zt, 0) - sp.Max(y - _zt, 0)) / (x - y), _zt).subs(_zt, 0)
+    kernel = sp.simplify(sum(dF.subs({x: sx * _xp, y: sy * _yp}) for sx in (1, -1) for sy in (1, -1)))
+    if kernel.has(sp.Heaviside) or not (-kernel).is_positive:
+        raise ArithmeticError(f"the pair kernel at zeta = 0 is not a negative function: {kernel}")
+    integrand = sp.lambdify((_xp, _yp), kernel * unit.subs(x, _xp) * unit.subs(x, _yp), "mpmath")
+    pairs_slope = sp.Float(-mpmath.quad(integrand, [0, float(edge)], [0, float(edge)]), 15)
+    critical = sp.factor(d**2 * pair_integral_at_zero() / 2 + d * p0 / 2)
+    return PeakExpansion(p0, pair_integral_at_zero(), second, second_slope, kernel, pairs_slope, critical)

@@ -71,8 +71,9 @@ class Pairing:
 
 
 def compare_tables(noiseless: bool = False, gammas=(0.75, 1.0, 1.5, 3.0), ells=None, kappas=None) -> list[Pairing]:
-    """Evaluate both derived diagrams on a grid (quadratic coordinates; the diagonal one at kappa - c)."""
-    ells = np.linspace(0.05, 2.95, 30) if ells is None else ells
+    """Evaluate both derived diagrams on a grid (quadratic coordinates; the diagonal one at kappa - c); the default
+    grid includes the interpolation line ell = 1, where both tables have their peak laws."""
+    ells = np.append(np.linspace(0.05, 2.95, 30), 1.0) if ells is None else ells
     kappas = np.linspace(-1.95, 3.95, 31) if kappas is None else kappas
     quad, diag = derive("quadratic", noiseless=noiseless), derive("diagonal", noiseless=noiseless)
     shift = float(kappa_shift())

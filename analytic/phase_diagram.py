@@ -25,10 +25,12 @@ from .dominant_balance import (
     enumerate_branches,
     finite_rank_teacher,
     matrix_model,
+    matrix_peak_branches,
     peak_branches,
     power_law_teacher,
     scalar_model,
 )
+from .free_probability import peak_expansion
 from .latex import tex
 from .state_evolution import channel, se_equations
 from .symbols import d, ell, gamma, i, kappa, lam, n, n_eff
@@ -224,8 +226,8 @@ def _describe(b: Branch) -> str:
     parts = [b.pattern]
     if b.learned:
         parts.append(b.learned)
-    if b.pattern.endswith("n = d"):
-        parts.append("n = d exactly: the leading terms cancel, first corrections balance")
+    if ", n = d" in b.pattern:
+        parts.append(f"{b.pattern.split(', ', 1)[1]} exactly: the leading terms cancel, first corrections balance")
     if b.saturated:
         parts.append("divergence saturated (df = n: the estimator interpolates)")
     parts.append(f"tau^2 set by {b.balance}; R dominated by {b.risk.label}")
@@ -236,8 +238,8 @@ def _name(branches: list[Branch]) -> str:
     b = branches[0]
     if sp.simplify(b.risk.expo) == 0 and sp.simplify(b.risk.logp) == 0:
         return "plateau"
-    if b.pattern.endswith("n = d"):
-        return "interpolation peak (n = d)"
+    if ", n = d" in b.pattern:  # on the interpolation line; saturated: the finite-d term holds R down
+        return f"interpolation peak ({b.pattern.split(', ', 1)[1]}{', finite-d saturation' if b.saturated else ''})"
     if "fitted noise" in b.risk.label:
         return "interpolation (noise fitted)"
     if b.saturated:
@@ -307,11 +309,12 @@ def _derive(model: str, penalty: str, noiseless: bool, teacher: str) -> PhaseDia
         from . import matrix_channel as mc
 
         regimes = _regimes(enumerate_branches(matrix_model(), segments, noisy=not noiseless), line=None, samples=n_eff)
+        regimes += _regimes(matrix_peak_branches(segments, noisy=not noiseless), line=sp.Eq(ell, 1), samples=n_eff)
         equations = tuple(tex(e) for e in mc.se_equations())
-        alpha_c = mc.peak_ratio()
-        notes = (f"PSD interpolation threshold (lam -> 0, pure-noise bulk): alpha = n/d^2 = J(0)/2 = {alpha_c}, "
-                 f"i.e. n = d^2/{1 / alpha_c} (not the {sp.Rational(1, 2)} d^2 free parameters of a symmetric matrix); "
-                 "the law of R on the line ell = 1 is not derived",)
+        alpha_c, n_c = mc.peak_ratio(), peak_expansion().critical_samples
+        notes = (f"PSD interpolation threshold (lam -> 0, pure-noise bulk): alpha = n/d^2 = J(0)/2 = {alpha_c}; with the "
+                 f"diagonal pairs P(0)/(2d) of E[div], n_c = {n_c} exactly, half the d(d+1)/2 free parameters of a "
+                 "symmetric matrix; the peak laws on ell = 1 hold on that line (Delta > 0; Delta = 0 not derived)",)
     regimes.sort(key=lambda r: (r.line is not None, sp.default_sort_key(r.logd_risk)))
     return PhaseDiagram(model, penalty, not noiseless, teacher, tuple(regimes), equations, notes)
 

@@ -13,6 +13,7 @@ from analytic.equivalence import trace_norm_equivalence
 from analytic.free_probability import (
     edge_laws,
     pair_integral_at_zero,
+    peak_expansion,
     peak_ratio,
     semicircle,
     spike,
@@ -175,8 +176,60 @@ def test_quadratic_noisy_laws():
     cut = 4 * g / (14 * g - 5)
     assert _at(q, cut - 0.05, -1.0, g)[0] == pytest.approx(-(cut - 0.05) * (1 - 1 / (2 * g)))
     assert _at(q, cut + 0.05, -1.0, g)[0] == pytest.approx(2 * (cut + 0.05 - 1) / 5)
-    assert "peak" not in " ".join(r.name for r in q.regimes)  # not derived for the matrix (stated in notes)
-    assert q.notes and "1/4" in q.notes[0]
+    assert q.notes and "1/4" in q.notes[0] and "d*(d + 1)/4" in q.notes[0]
+
+
+def test_psd_peak_expansion_against_quadrature():
+    """The centre expansion of the pure-noise bulk (unit sigma) against finite differences of independent
+    quadratures: M_2(eps) = int (x - eps)_+^2 rho and J(eps) = P(eps)^2 + 2 int_{x > eps} (x - eps) rho(x)
+    int_{y < eps} rho(y)/(x - y) (the form used for the edge law above)."""
+    pe = peak_expansion()
+    rho = sp.lambdify(x_sym, semicircle().density.subs(sigma_sym, 1), "numpy")
+    assert (pe.mass, pe.pairs, pe.second) == (sp.Rational(1, 2), sp.Rational(1, 2), sp.Rational(1, 2))
+
+    def m2(e):
+        return integrate.quad(lambda u: (u - e) ** 2 * rho(u), e, 2, epsabs=1e-13)[0]
+
+    def pair(e):
+        inner = lambda u: integrate.quad(lambda y: rho(y) / (u - y), -2, e, limit=200, epsabs=1e-12)[0]  # noqa: E731
+        cross = integrate.quad(lambda u: (u - e) * rho(u) * inner(u), e, 2, limit=200, epsabs=1e-12)[0]
+        return integrate.quad(rho, e, 2)[0] ** 2 + 2 * cross
+
+    h = 1e-3  # central differences: error O(h^2) ~ 1e-6 against the O(1) slopes
+    assert float(pe.second_slope) == pytest.approx(-(m2(h) - m2(-h)) / (2 * h), rel=1e-4)
+    assert float(pe.pairs_slope) == pytest.approx(-(pair(h) - pair(-h)) / (2 * h), rel=1e-3)
+
+
+def test_psd_interpolation_threshold_is_exact_for_a_symmetric_bulk():
+    """E[div] at zeta = 0 for a GOE matrix (div = #{mu > 0} + (1/2) sum_{i != j} (mu_i+ - mu_j+)/(mu_i - mu_j)): by
+    the mu -> -mu symmetry it is d(d+1)/4 at every d, the derived n_c (Monte Carlo, 4000 samples per d)."""
+    n_c = sp.lambdify(sp.Symbol("d", positive=True), peak_expansion().critical_samples)
+    rng = np.random.default_rng(3)
+    for dim in (3, 8):
+        divs = []
+        for _ in range(4000):
+            g = rng.standard_normal((dim, dim))
+            mu = np.linalg.eigvalsh((g + g.T) / np.sqrt(2 * dim))
+            f = np.maximum(mu, 0.0)
+            num, den = f[:, None] - f[None, :], mu[:, None] - mu[None, :]
+            off = ~np.eye(dim, dtype=bool)
+            divs.append(np.sum(mu > 0) + 0.5 * np.sum(num[off] / den[off]))
+        sem = np.std(divs) / np.sqrt(len(divs))
+        assert abs(np.mean(divs) - n_c(dim)) <= 4 * sem, (dim, np.mean(divs), n_c(dim), sem)
+
+
+def test_quadratic_peak_laws():
+    """On n = d(d+1)/4 (Delta > 0): R ~ (lam/d)^(-2/3) for -1/2 < kappa < 1 and R ~ d below (the finite-d pairs
+    term holds sigma^2 at ~d): the balance worked by hand from the expansion above (sigma^2 eps ~ 1 or
+    sigma^2/d ~ 1, and lam/d ~ sigma eps^2); the SE's slopes are the cross-check's (crosscheck --quick, peak)."""
+    q = derive("quadratic")
+    peaks = {r.name: r for r in q.regimes if r.line is not None}
+    assert set(peaks) == {"interpolation peak (n = d(d+1)/4)", "interpolation peak (n = d(d+1)/4, finite-d saturation)"}
+    for kappa, expected in ((-1.0, 1.0), (-0.6, 1.0), (-0.4, 1.4 * 2 / 3), (0.0, 2 / 3), (0.5, 1 / 3)):
+        r = q.regime_at(1.0, kappa, 1.5)
+        assert r is not None and r.line is not None and r.exponent_at(1.0, kappa, 1.5) == pytest.approx(expected)
+    assert q.regime_at(1.0, 2.0, 1.5).name == "plateau"
+    assert not [r for r in derive("quadratic", noiseless=True).regimes if r.line is not None]  # Delta = 0: not derived
 
 
 def test_quadratic_finite_rank_teacher_is_low_rank_matrix_sensing():
