@@ -4,14 +4,15 @@ d^ell counts samples, and the finite-size allowance of SE vs simulation.
 * samples: d^ell is n for the diagonal network and n_eff = n/d for the quadratic one (spec/method.md),
   so a ray (ell, kappa) has n = d^(ell + SAMPLE_SHIFT) and lam = d^kappa.
 * allowance (not fitted to the simulations it judges): the diagonal SE is a d-dimensional AMP prediction with
-  O(1/sqrt d) fluctuations, allowance SE/sqrt(d); the quadratic SE with real features (x x^T - I)/sqrt(d)
-  is low by roughly 3/d relative at d = 30-60 (spec/quadratic.md, "Finite d is not Gaussian"): allowance
-  QUADRATIC_ALLOWANCE * SE / d with the constant 5 fixed from that statement before any comparison;
-  with the Gaussian design of the same covariance the SE misses only its own O(1/d) finite-d terms,
-  measured independently against the Monte-Carlo SE (GOE samples) at d = 25 ... 200: +0.5 to +1.0 SE/d
-  (tests/test_se_matrix.py): allowance GAUSSIAN_ALLOWANCE * SE / d with constant 1 (added after a first
-  cross-check showed a 3.05 s.e. gap at d = 60; the constant comes from the Monte-Carlo measurement).
-  The real-feature allowance is measured to be too small at under-sampled points (README, item 5).
+  O(1/sqrt d) fluctuations, allowance SE/sqrt(d). The quadratic network is compared with its finite-d SE
+  (``comparison_se``: the deterministic SE with the O(1/d) correction of the real GOE, numeric.finite_size, which
+  agrees with the Monte-Carlo SE to O(1/d^2)). On the Gaussian design of the same covariance that SE has no stated
+  allowance (GAUSSIAN_ALLOWANCE = 0: 3 s.e., the issue's criterion; measured at d = 30, 60, 100 over the cross-check's
+  points: |z| <= 2.5, where the uncorrected SE missed by up to 4.7 s.e. near the threshold). On real features
+  (x x^T - I)/sqrt(d) the spec says the SE is low by roughly 3/d relative at d = 30-60 ("Finite d is not
+  Gaussian"): allowance QUADRATIC_ALLOWANCE * SE / d with the constant 5 fixed from that statement before any
+  comparison. It is measured to be too small at under-sampled points (README, item 5: the gap depends on gamma and
+  does not shrink at Delta > 0, gamma <= 1.5).
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ QUADRATIC_RAY_DS = tuple(10.0**k for k in (2, 3, 4))
 RAY_DS = {"diagonal": tuple(10.0**k for k in (4, 6, 8, 10, 12)), "quadratic": QUADRATIC_RAY_DS}
 D_MAX = {"diagonal": 1e30, "quadratic": 1e4}
 QUADRATIC_ALLOWANCE = 5.0
-GAUSSIAN_ALLOWANCE = 1.0
+GAUSSIAN_ALLOWANCE = 0.0
+# The uncorrected free-probability SE (the d -> infinity spectra, e.g. the pruning predictions of
+# numeric.postprocess_quadratic) misses the O(1/d) GOE terms: +0.5 to +1.0 SE/d against the Monte-Carlo SE at
+# d = 25 ... 200 (tests/test_se_matrix.py); on the Gaussian design it gets this allowance instead of none.
+FREE_LIMIT_ALLOWANCE = 1.0
 SIM_METHODS = {"diagonal": ("network", "lasso"), "quadratic": ("network", "convex")}
 
 
@@ -66,6 +71,11 @@ def bayes(model: str, d, n, gamma, noise, **options):
     return bayes_se_quadratic(d, n, gamma, noise, **options)
 
 
+def comparison_se(model: str, d, n, lam, gamma, noise):
+    """The SE that simulations at this d are judged against (module docstring): finite-d corrected (quadratic)."""
+    return state_evolution(model, d, n, lam, gamma, noise, **({} if model == "diagonal" else {"finite_d": True}))
+
+
 def simulate(model: str, d, n, lam, gamma, noise, **options):
     """Mean excess risk of trained networks or convex solves over seeds (SimResult-like)."""
     if check_model(model) == "diagonal":
@@ -77,8 +87,11 @@ def simulate(model: str, d, n, lam, gamma, noise, **options):
     return simulate_quadratic(d, n, lam, gamma, noise, **options)
 
 
-def allowance(model: str, se_risk: float, d: int, design: str = "quadratic") -> float:
-    """Finite-size allowance of |simulation - SE| on top of 3 s.e. (module docstring)."""
+def allowance(model: str, se_risk: float, d: int, design: str = "quadratic", corrected: bool = True) -> float:
+    """Finite-size allowance of |simulation - SE| on top of 3 s.e. (module docstring); ``corrected`` False: the SE is
+    the free-probability limit without the O(1/d) GOE correction (FREE_LIMIT_ALLOWANCE on the Gaussian design)."""
     if check_model(model) == "diagonal":
         return se_risk / math.sqrt(d)
-    return (GAUSSIAN_ALLOWANCE if design == "gaussian" else QUADRATIC_ALLOWANCE) * se_risk / d
+    if design == "gaussian":
+        return (GAUSSIAN_ALLOWANCE if corrected else FREE_LIMIT_ALLOWANCE) * se_risk / d
+    return QUADRATIC_ALLOWANCE * se_risk / d

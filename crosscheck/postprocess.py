@@ -368,9 +368,9 @@ def run_postprocess_quadratic(d, n, lam, gamma, noise, *, simulate: bool = False
                               runs=QUADRATIC_RUNS, mc_samples: int = 0, mc_seed: int = 0) -> dict:
     """SE-predicted risks of each quadratic post-processor (and, if ``mc_samples``, their brute-force GOE values at
     the SE's sigma^2, zeta, t); with ``simulate`` the measured risks on Y_u over seeds for each (method, design) run,
-    judged by AGREE_SE s.e. + crosscheck.models.allowance("quadratic", ..., design), the refit (least squares on the
-    learned eigenspace, numeric.postprocess_quadratic.refit_quadratic, judged against the SE of "debias"), and the
-    statistics of Y_u:
+    judged by AGREE_SE s.e. + crosscheck.models.allowance("quadratic", ..., design, corrected=False) (the predictions
+    are free-probability limits), the refit (least squares on the learned eigenspace,
+    numeric.postprocess_quadratic.refit_quadratic, judged against the SE of "debias"), and the statistics of Y_u:
     ||Y_u - S*||^2/d (judged against sigma^2 (d + 1)/d), sigma_hat^2/sigma^2, zeta_u/zeta, df/E[div] and the KS
     distance of Y_u's eigenvalues to the free convolution's F_Y (p-value as if iid: eigenvalues repel, so it is
     conservative)."""
@@ -435,7 +435,7 @@ def run_postprocess_quadratic(d, n, lam, gamma, noise, *, simulate: bool = False
 
 def _judge_quadratic(measured: dict, predicted: float, d: int, design: str) -> dict:
     gap = measured["mean"] - predicted
-    bound = AGREE_SE * measured["sem"] + allowance("quadratic", predicted, d, design)
+    bound = AGREE_SE * measured["sem"] + allowance("quadratic", predicted, d, design, corrected=False)
     return {**measured, "se": predicted, "gap": gap, "relative_gap": gap / predicted,
             "gap_in_sem": gap / measured["sem"] if measured["sem"] > 0 else math.nan, "bound": bound,
             "agree": bool(abs(gap) <= bound)}

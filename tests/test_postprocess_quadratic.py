@@ -28,7 +28,7 @@ LAM = 0.1 * 2 * N / D
 QUAD_RTOL = 1e-9
 # Monte Carlo: |deterministic - MC| <= MC_SIGMAS s.e. + FINITE_D * R / d. The d -> infinity free convolution misses
 # O(1/d) terms: exactly sigma^2/d for g = x (module docstring of numeric.postprocess_quadratic), measured +0.5 .. 1.0 R/d
-# for the SE's own risk (crosscheck.models, GAUSSIAN_ALLOWANCE); 2 leaves room for the cut at the bulk edge, whose
+# for the SE's own risk (crosscheck.models, FREE_LIMIT_ALLOWANCE); 2 leaves room for the cut at the bulk edge, whose
 # Tracy-Widom fluctuations move a few eigenvalues across t.
 MC_SIGMAS = 5.0
 FINITE_D = 2.0

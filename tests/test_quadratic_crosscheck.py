@@ -53,7 +53,8 @@ def test_se_vs_simulation_record(design):
     assert check.model == "quadratic" and check.design == design and check.sim_sem > 0
     assert check.allowance == pytest.approx(allowance("quadratic", check.se_risk, 12, design))
     assert allowance("quadratic", 1.0, 60, "quadratic") == pytest.approx(5 / 60)
-    assert allowance("quadratic", 1.0, 60, "gaussian") == pytest.approx(1 / 60)
+    assert allowance("quadratic", 1.0, 60, "gaussian") == 0.0  # the finite-d corrected SE: 3 s.e. only
+    assert allowance("quadratic", 1.0, 60, "gaussian", corrected=False) == pytest.approx(1 / 60)
 
 
 def test_quadratic_report(tmp_path):
@@ -68,3 +69,22 @@ def test_quadratic_report(tmp_path):
     for name in ("table.tex", "phase_diagram_noisy.png", "se_vs_simulation.png", "finite_size_gap.png"):
         assert (tmp_path / name).stat().st_size > 0
     assert r"n_{\mathrm{eff}}" in (tmp_path / "table.tex").read_text()
+
+
+def test_deterministic_vs_montecarlo_check():
+    """The report's check at a small d: the corrected deterministic SE is judged, the limit's O(1/d) gap is shown."""
+    from crosscheck.tasks import MC_REL, MC_SIGMAS, montecarlo
+
+    v = montecarlo({"d": 40, "n": 800.0, "lam": 12.0, "gamma": 1.0, "noise": 0.25, "samples": 400, "seed": 0})
+    assert v["tolerance"] == pytest.approx(max(MC_REL * v["montecarlo"], MC_SIGMAS * v["montecarlo_err"]))
+    assert v["status"] == "agree", v
+    # the uncorrected limit is O(1/d) below the finite-d average (~1/d relative here), the corrected one is not
+    assert v["relative_gap_limit"] < -0.25 / 40 and abs(v["relative_gap_finite_d"]) < abs(v["relative_gap_limit"])
+
+
+def test_peak_line_samples():
+    from crosscheck.tasks import peak_samples
+
+    n_of_d, text = peak_samples("quadratic")
+    assert n_of_d(100) == 100 * 101 / 4 and text == "n = d*(d + 1)/4"
+    assert peak_samples("diagonal")[0](100.0) == 100.0
