@@ -338,8 +338,7 @@ def _bracket(G, x0: float, floor: float) -> tuple[float, float]:
     secant steps overshooting by _OVERSHOOT, each at most _STEP_GROWTH times the previous one (far from the root G
     need not be linear: a long extrapolation can land at a tiny sigma^2, where the merged spectrum keeps all d
     eigenvalues and one evaluation takes minutes at d = 1e6); a step that does not go the right way becomes a
-    doubling step. Steps down
-    stop at the floor; G < 0 all the way up means m grows faster than sigma^2 (no fixed point: the risk diverges).
+    doubling step. Steps down stop at the floor; G < 0 all the way up means m grows faster than sigma^2 (no fixed point: the risk diverges).
     """
     gx = G(x0)
     if gx == 0.0:
