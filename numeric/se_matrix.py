@@ -69,6 +69,12 @@ QUADRATURE_TOL = 1e-9
 # Monte Carlo: converged means the residuals are below this (the equations are solved for the sample averages,
 # exactly up to brentq's 1e-14; the statistical error is reported separately as excess_risk_err).
 MC_RESIDUAL_TOL = 1e-9
+# The deterministic method refuses a sigma^2 at which more teacher eigenvalues than this stay resolved (neither merged
+# nor isolated: small noise at large d, e.g. Delta = 0 at d = 1e6): memory grows by ~_BYTES_PER_ATOM per resolved
+# eigenvalue (measured: 1.5 GB peak for 29465 at d = 1e5, 45 s; 390000 at d = 1e6 were killed at 24 GB), so the SE
+# returns converged = False with this reason instead of exhausting the machine.
+MAX_RESOLVED_ATOMS = 100_000
+_BYTES_PER_ATOM = 5e4
 # Above this d the power-law spectrum is merged from index ranges (listing d floats would cost d * 8 bytes).
 TEACHER_ARRAY_MAX_D = 10**7
 # Analytic groups with more members than this get their moments from Gauss-Legendre in k plus the first
@@ -77,6 +83,10 @@ _ENUMERATE_MAX = 4096
 # Monte Carlo: GOE samples are generated and diagonalised in batches of at most this many matrix entries (memory).
 _MC_BATCH_FLOATS = 4_000_000
 _GROUP_NODES = 16
+
+
+class ResourceLimit(ArithmeticError):
+    """The deterministic SE would need more resolved teacher eigenvalues than MAX_RESOLVED_ATOMS."""
 
 
 @dataclass(frozen=True)
@@ -280,6 +290,9 @@ def _solve(model, d, n, alpha, lam, noise, method, *, rtol: float | None = None,
                                   0.0 if method == "montecarlo" else math.nan, point.quadrature_error, model.samples)
         return MatrixSEResult(math.nan, math.nan, math.nan, math.nan, False, len(history), math.nan, method,
                               f"no fixed point: {exc}", math.nan, math.nan, model.samples)
+    except ResourceLimit as exc:
+        return MatrixSEResult(math.nan, math.nan, math.nan, math.nan, False, len(history), math.nan, method,
+                              str(exc), math.nan, math.nan, model.samples)
     except ArithmeticError as exc:
         return MatrixSEResult(math.nan, math.nan, math.nan, math.nan, False, len(history), math.nan, method,
                               f"no fixed point: {exc}", math.nan, math.nan, model.samples)
@@ -338,7 +351,8 @@ def _bracket(G, x0: float, floor: float) -> tuple[float, float]:
     secant steps overshooting by _OVERSHOOT, each at most _STEP_GROWTH times the previous one (far from the root G
     need not be linear: a long extrapolation can land at a tiny sigma^2, where the merged spectrum keeps all d
     eigenvalues and one evaluation takes minutes at d = 1e6); a step that does not go the right way becomes a
-    doubling step. Steps down stop at the floor; G < 0 all the way up means m grows faster than sigma^2 (no fixed point: the risk diverges).
+    doubling step. Steps down stop at the floor; G < 0 all the way up means m grows faster than sigma^2 (no fixed
+    point: the risk diverges).
     """
     gx = G(x0)
     if gx == 0.0:
@@ -441,6 +455,9 @@ class _Deterministic:
     def at(self, sigma2: float) -> "_DeterministicPoint":
         reference = 2.0 ** math.floor(math.log2(sigma2))  # merged spectrum valid for all sigma^2 >= reference
         a, p = teacher_atoms(self.d, self.gamma, self.rank, reference, self.merge)
+        if a.size > MAX_RESOLVED_ATOMS:
+            raise ResourceLimit(f"at sigma^2 = {sigma2:.3g} the noise resolves {a.size} teacher eigenvalues (more than "
+                                f"{MAX_RESOLVED_ATOMS}: ~{a.size * _BYTES_PER_ATOM / 1e9:.0f} GB of memory); not solved")
         return _DeterministicPoint(free_convolution_semicircle(a, sigma2, masses=p, nodes=self.nodes,
                                                                spikes=self.spikes))
 

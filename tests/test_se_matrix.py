@@ -178,3 +178,10 @@ def test_point_spikes_match_the_bump_quadrature(ell, kappa, noise):
     exact = quadratic_se(d, d ** (1 + ell), d**kappa, 1.5, noise, spikes="exact")
     assert limit.converged and exact.converged
     assert limit.excess_risk == pytest.approx(exact.excess_risk, rel=1e-10)
+
+
+def test_too_many_resolved_eigenvalues_are_refused_not_attempted():
+    """Delta = 0 at d = 1e6 with a tiny lam drives sigma^2 to ~1e-9, where ~1e5 teacher eigenvalues stay resolved
+    (a run of this point was killed at 24 GB): the SE says so instead of trying."""
+    res = quadratic_se(10**6, 10**6 * (10**6 + 1) / 4, 1e-6, 1.5, 0.0)
+    assert not res.converged and "not solved" in res.message and math.isnan(res.excess_risk)
