@@ -55,7 +55,7 @@ from .free_probability import FreeConvolution, _kernel_sums, _piece_map, _solve_
 # -1.5, 0, 0.7, 1.9): the largest error of dJ/2 and dm is 6e-5 with 24 nodes and 4e-6 with 48 (nodes^-4, the
 # twice-clustered map of the module docstring; the SE's own quadratically clustered 24 nodes would give 8e-3).
 CORRECTION_NODES = 48
-# brentq for the bulk point u_zeta with x(u_zeta) = zeta (for theta(zeta)): 4 machine epsilons, its smallest rtol.
+# brentq for the most open point of a gap (a spike contour's crossing): 4 machine epsilons, its smallest rtol.
 _CUT_RTOL = 4.0 * np.finfo(float).eps
 # Spike contours: the trapezoidal rule on a circle converges geometrically (periodic analytic integrand), at a rate
 # set by the nearest singularity (the neighbouring atoms, the bump's edges) relative to the radius. Points are doubled
@@ -131,25 +131,12 @@ class _Nodes:
                          np.sum(self.mass[rows][up])])
 
 
-def _crossing(fc: FreeConvolution, i: int, zeta: float) -> tuple[float, float]:
-    """(e, theta): the offset e of u from a[anchor] in piece i where x(u) = zeta (x increases in u), theta there."""
-    pieces = fc._pieces
+def _theta_at(fc: FreeConvolution, i: int, e: float) -> float:
+    """theta = Im L at u = a[anchor of piece i] + e (module docstring)."""
     inter = fc._inter.take(np.array([i]))
-    shift = fc.atoms[pieces.anchor[i]] - zeta
-    sigma2 = fc.sigma2
-
-    def sums(e):
-        t = _solve_t(inter, np.array([[e]]), np.zeros((1, 1)), sigma2)
-        return t[0, 0], [s[0, 0] for s in _kernel_sums(inter, np.array([[e]]), t)]
-
-    def crossing(e):
-        return shift + e + sigma2 * sums(e)[1][0]
-
-    lo, hi = float(pieces.lo[i]), float(pieces.hi[i])
-    # the piece ends as recomputed here may straddle zeta differently from fc's by rounding: then zeta is at that end
-    e = lo if crossing(lo) >= 0 else hi if crossing(hi) <= 0 else brentq(crossing, lo, hi, xtol=1e-300, rtol=_CUT_RTOL)
-    t, (_, _, s3, s4) = sums(e)
-    return e, math.atan2(s3, math.sqrt(t) * s4)
+    t = _solve_t(inter, np.array([[e]]), np.zeros((1, 1)), fc.sigma2)
+    _, _, s3, s4 = _kernel_sums(inter, np.array([[e]]), t)
+    return math.atan2(s3[0, 0], math.sqrt(t[0, 0]) * s4[0, 0])
 
 
 def _gap_minimum(fc: FreeConvolution, j: int, lo: float, hi: float) -> float:
@@ -238,13 +225,11 @@ class GOECorrection:
         fc = self.fc
         sums = self.nodes.integrals(zeta, self.x_ends[:, 0] >= zeta)
         dP = 0.0
-        inside = np.flatnonzero((self.x_ends[:, 0] < zeta) & (self.x_ends[:, 1] >= zeta))
-        if inside.size:
-            i = int(inside[0])
-            e, theta = _crossing(fc, i, zeta)
+        i, _, _, e = fc._cut(zeta)  # the split x(u) = zeta that the SE integrals use (found once per zeta)
+        if i >= 0:
             cut = _Nodes(fc, [i], np.array([e]), fc._pieces.hi[[i]], [False], fc._pieces.special_hi[[i]])
             sums = sums + cut.integrals(zeta)
-            dP = theta / (2.0 * math.pi)
+            dP = _theta_at(fc, i, e) / (2.0 * math.pi)
         half_j, theta_int, log_int, p_bulk = sums
         dJ = -half_j / (2.0 * math.pi)
         dm = (theta_int - log_int) / math.pi + 2.0 * fc.sigma2 * p_bulk

@@ -632,8 +632,8 @@ class FreeConvolution:
 
     def _cut(self, zeta: float):
         """(index of the piece containing zeta or -1, node set of its two halves split at x(u) = zeta, x - zeta at
-        the piece's anchor). The last one is kept: threshold_integrals and soft_threshold_error at the same zeta
-        (a calibrated threshold) share it."""
+        the piece's anchor, the split u_zeta - a[anchor] (nan if no piece)). The last one is kept:
+        threshold_integrals, soft_threshold_error and the finite-d correction at the same zeta share it."""
         if zeta not in self._last_cut:
             self._last_cut.clear()
             self._last_cut[zeta] = self._new_cut(zeta)
@@ -645,7 +645,7 @@ class FreeConvolution:
         base = a[pieces.anchor]
         inside = np.flatnonzero(((base - zeta) + self._ends[:, 0] < 0) & ((base - zeta) + self._ends[:, 1] > 0))
         if inside.size == 0:
-            return -1, None, 0.0
+            return -1, None, 0.0, math.nan
         i = int(inside[0])
         inter = self._inter.take(np.array([i]))
         lo, hi = pieces.lo[i], pieces.hi[i]
@@ -671,7 +671,7 @@ class FreeConvolution:
                              np.array([s_lo[0], False]), np.array([False, s_hi[0]]), self.nodes)
         both = self._inter.take(np.array([i, i]))
         t0 = _start_t(self.masses, pieces, np.array([i, i]), e, self.sigma2)
-        return i, _evaluate(both, e, du, t0, self.sigma2), shift
+        return i, _evaluate(both, e, du, t0, self.sigma2), shift, e_cut
 
     @property
     def x_offsets(self) -> np.ndarray:
@@ -739,7 +739,7 @@ class FreeConvolution:
         P = float(np.sum(self._set.weight[above]))
         half_j = float(np.sum((self._set.weight * xz * self._set.s1)[above]))
         if cut[0] >= 0:
-            _, sub, shift = cut
+            _, sub, shift, _ = cut
             xo = shift + sub.e[1] + self.sigma2 * sub.s1[1]
             P += float(np.sum(sub.weight[1]))
             half_j += float(np.sum(sub.weight[1] * xo * sub.s1[1]))
@@ -757,7 +757,7 @@ class FreeConvolution:
         rows = np.arange(self._pieces.anchor.size)
         sets = [(self._inter, self._set, rows)]
         if cut[0] >= 0:
-            i, sub, _ = cut
+            i, sub, _, _ = cut
             keep = rows != i
             sets = [(self._inter.take(rows[keep]), _subset(self._set, keep), rows[keep]),
                     (self._inter.take(np.array([i, i])), sub, np.array([i, i]))]
