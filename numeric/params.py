@@ -27,11 +27,15 @@ def check_dimension(d) -> int:
     return int(d) if isinstance(d, int) else int(x)  # a Python int stays exact (10**24 is not a float)
 
 
-def check_gamma(gamma) -> float:
-    """gamma is the teacher decay; the teacher is square-summable only for gamma > 1/2."""
+def check_gamma(gamma, rank=None) -> float:
+    """gamma is the teacher decay; the power-law teacher is square-summable only for gamma > 1/2. A teacher cut at a
+    finite ``rank`` is a finite sum: any gamma >= 0 (0: flat, s_k equal for k <= rank)."""
     g = _finite("gamma", gamma)
-    if g <= 0.5:
-        raise ValueError(f"gamma must be > 1/2 for a normalisable power-law teacher (got {gamma!r})")
+    if rank is None and g <= 0.5:
+        raise ValueError(f"gamma must be > 1/2 for a normalisable power-law teacher (got {gamma!r}; "
+                         "a teacher of finite --rank takes any gamma >= 0)")
+    if g < 0:
+        raise ValueError(f"gamma must be >= 0 (got {gamma!r})")
     return g
 
 
@@ -42,13 +46,14 @@ def check_nonnegative(name: str, value) -> float:
     return x
 
 
-def check_diagonal_params(d, n, lam, gamma, noise) -> tuple[int, float, float, float, float]:
-    """Validate (d, n, lambda, gamma, Delta) and return them as (int, float, float, float, float)."""
+def check_diagonal_params(d, n, lam, gamma, noise, rank=None) -> tuple[int, float, float, float, float]:
+    """Validate (d, n, lambda, gamma, Delta) and return them as (int, float, float, float, float); ``rank``: a teacher
+    of finite rank (check_gamma)."""
     return (
         check_dimension(d),
         check_nonnegative("n", n),
         check_nonnegative("lam", lam),
-        check_gamma(gamma),
+        check_gamma(gamma, rank),
         check_nonnegative("noise", noise),
     )
 

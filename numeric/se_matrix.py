@@ -134,11 +134,11 @@ def quadratic_se(d, n, lam, gamma, noise, *, rank=None, method: str = "determini
     """
     d = check_dimension(d)
     n, lam = check_nonnegative("n", n), check_nonnegative("lam", lam)
-    gamma, noise = check_gamma(gamma), check_nonnegative("noise", noise)
     if rank is not None:
         rank = check_dimension(rank)
         if rank > d:
             raise ValueError(f"rank must be <= d (got rank {rank!r}, d {d})")
+    gamma, noise = check_gamma(gamma, rank), check_nonnegative("noise", noise)
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)} (got {method!r})")
     if spikes not in SPIKES:

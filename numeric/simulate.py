@@ -56,9 +56,10 @@ def sample_problem(d: int, n: int, gamma: float, noise: float, rng: np.random.Ge
     return theta_star, X, X @ theta_star / math.sqrt(d) + math.sqrt(noise) * rng.standard_normal(n)
 
 
-def check_simulation(d, n, lam, gamma, noise, seeds, base_seed, method, methods) -> tuple:
-    """Validate the arguments every simulation shares (one-line ValueErrors); n, seeds and base_seed are counts."""
-    d, _, lam, gamma, noise = check_diagonal_params(d, n, lam, gamma, noise)
+def check_simulation(d, n, lam, gamma, noise, seeds, base_seed, method, methods, rank=None) -> tuple:
+    """Validate the arguments every simulation shares (one-line ValueErrors); n, seeds and base_seed are counts;
+    ``rank``: a teacher of finite rank (check_gamma)."""
+    d, _, lam, gamma, noise = check_diagonal_params(d, n, lam, gamma, noise, rank)
     if method not in methods:
         raise ValueError(f"unknown method {method!r} (choose from {', '.join(methods)})")
     return d, check_count("n", n, 1), lam, gamma, noise, check_count("seeds", seeds, 1), check_count("base_seed", base_seed, 0)

@@ -65,7 +65,8 @@ def simulate_quadratic(
 
     ``width`` (network only) defaults to d and must be >= d; ``rank`` truncates the teacher spectrum.
     """
-    d, n, lam, gamma, noise, seeds, base_seed = check_simulation(d, n, lam, gamma, noise, seeds, base_seed, method, METHODS)
+    d, n, lam, gamma, noise, seeds, base_seed = check_simulation(d, n, lam, gamma, noise, seeds, base_seed, method, METHODS,
+                                                                 rank)
     if design not in DESIGNS:
         raise ValueError(f"unknown design {design!r} (choose from {', '.join(DESIGNS)})")
     if method == "network" and design == "gaussian":

@@ -48,8 +48,8 @@ def sum_of_powers(first: int, last: int, s: float) -> float:
 
 
 def power_sum(d: int, gamma: float) -> float:
-    """S_d = sum_{j=1}^{d} j^{-2 gamma}."""
-    return sum_of_powers(1, check_dimension(d), 2.0 * check_gamma(gamma))
+    """S_d = sum_{j=1}^{d} j^{-2 gamma} (any gamma >= 0: a finite sum)."""
+    return sum_of_powers(1, check_dimension(d), 2.0 * check_gamma(gamma, rank=d))
 
 
 def teacher_scale(d: int, gamma: float) -> float:
@@ -76,13 +76,15 @@ def diagonal_teacher(d: int, gamma: float, rng: np.random.Generator, variant: st
 
 def quadratic_teacher_spectrum(d: int, gamma: float, rank: int | None = None) -> np.ndarray:
     """Eigenvalues s_k = c k^{-gamma} of the quadratic network's teacher S*, k = 1..d (zero beyond
-    ``rank``), with c set so that ||S*||_F^2 = sum_k s_k^2 = d (spec/quadratic.md)."""
+    ``rank``), with c set so that ||S*||_F^2 = sum_k s_k^2 = d (spec/quadratic.md). With a rank, any gamma >= 0
+    (gamma = 0: a flat rank-r teacher, s_k = sqrt(d/r))."""
     d = check_dimension(d)
     r = d if rank is None else check_count("rank", rank, 1)
     if r > d:
         raise ValueError(f"rank must be <= d (got rank {rank!r}, d {d})")
+    gamma = check_gamma(gamma, rank)
     s = np.zeros(d)
-    s[:r] = np.sqrt(d / r) * teacher_magnitudes(r, gamma)  # sum over k <= r of magnitudes^2 is r
+    s[:r] = np.sqrt(d) * teacher_scale(r, gamma) * np.arange(1, r + 1, dtype=float) ** -gamma
     return s
 
 

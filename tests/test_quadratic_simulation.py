@@ -369,6 +369,8 @@ def test_huge_weight_decay_gives_zero_estimate_and_unit_risk(method):
         ((D, 20, 0.1, GAMMA, NOISE), {"design": "gaussian"}),  # method "network" by default
         ((D, 20, 0.1, GAMMA, NOISE), {"rank": 0}),
         ((D, 20, 0.1, GAMMA, NOISE), {"rank": D + 1}),
+        ((D, 20, 0.1, 0.0, NOISE), {}),  # gamma = 0 needs a finite rank (a flat teacher)
+        ((D, 20, 0.1, -0.5, NOISE), {"rank": 3}),
     ],
 )
 def test_invalid_inputs_raise_one_line_value_error(args, kwargs):
@@ -398,3 +400,15 @@ def test_network_matches_convex_at_d30(n):
     network = simulate_quadratic(d, n, lam, GAMMA, NOISE, seeds=2, method="network")
     assert convex.converged and network.converged
     np.testing.assert_allclose(network.risks, convex.risks, rtol=0, atol=1e-6)
+
+
+def test_flat_teacher_of_finite_rank():
+    """gamma = 0 with a rank: s_k = sqrt(d/r) for k <= r (||S*||_F^2 = d); gamma > 0 with a rank: the power law cut."""
+    from numeric.teachers import quadratic_teacher_spectrum
+
+    s = quadratic_teacher_spectrum(12, 0.0, rank=3)
+    assert np.allclose(s[:3], 2.0) and not s[3:].any()
+    cut = quadratic_teacher_spectrum(12, 1.5, rank=3)
+    assert np.sum(cut**2) == pytest.approx(12) and np.allclose(cut[:3] / cut[0], [1, 2**-1.5, 3**-1.5])
+    res = simulate_quadratic(12, 40, 0.5, 0.0, 0.1, seeds=2, method="convex", rank=3)
+    assert res.converged and 0 < res.excess_risk_mean < 1
