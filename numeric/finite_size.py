@@ -47,26 +47,27 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import brentq
 
-from .free_probability import FreeConvolution, _kernel_sums, _piece_map, _solve_t
+from .free_probability import FreeConvolution, _kernel_sums, _piece_map, _solve_t, _start_t
 
 # Gauss-Legendre nodes per piece for the correction integrals. Measured on the GOE (S = 0, closed forms at zeta = -3,
 # -1.5, 0, 0.7, 1.9): the largest error of dJ/2 and dm is 6e-5 with 24 nodes and 4e-6 with 48 (nodes^-4, the
 # twice-clustered map of the module docstring; the SE's own quadratically clustered 24 nodes would give 8e-3).
 CORRECTION_NODES = 48
-# brentq for the most open point of a gap (a spike contour's crossing): 4 machine epsilons, its smallest rtol.
-_CUT_RTOL = 4.0 * np.finfo(float).eps
 # Spike contours: the trapezoidal rule on a circle converges geometrically (periodic analytic integrand), at a rate
 # set by the nearest singularity (the neighbouring atoms, the bump's edges) relative to the radius. Points are doubled
 # from SPIKE_POINTS until two results agree within SPIKE_TOL (absolute, on coefficients of size 1e-3..1: far below
 # what MC can resolve), at most SPIKE_MAX_POINTS (measured: 128 points reach 1e-16 at d = 50 and 200, 512 at d = 2000).
 SPIKE_POINTS = 64
+# Accuracy of the corrected SE's G = log(4 alpha sigma^2/(Delta + 2 m)) at a sigma^2, where numeric.se_matrix._solve
+# stops (RESIDUAL_TOL is 1e-8). The nodes nearest a square-root edge sit ~1e-13 (relative) from it, where float64
+# rounding of their position is ~1e-3 of their distance to the edge, and g' ~ 1/v amplifies it: G jitters by up to
+# 1.3e-9 between sigma^2 1e-11 apart (flat rank-15 teacher, d = 60; 6e-12 at the benchmark point, d = 400), and the
+# interpolation through such values took 18 evaluations instead of 6. The correction's own quadrature error (4e-6 of
+# dm, i.e. ~1e-7/d of R) is larger still.
+CORRECTED_G_TOL = 2e-9
 SPIKE_TOL = 1e-12
 SPIKE_MAX_POINTS = 2**14
-# Gap minima: the bracket ends are moved this fraction of the gap inwards from the poles at the neighbouring atoms
-# (h_0 ~ 1e18 relative there: finite, and the minimum is far inside).
-_POLE_INSET = 1e-9
 # A support component is bulk when its mass exceeds this many eigenvalues (1/d each): halfway between one and two,
 # so that rounding of merged masses cannot flip it.
 _ONE_EIGENVALUE = 1.5
@@ -104,8 +105,9 @@ class _Nodes:
         length = (np.asarray(hi) - np.asarray(lo))[:, None]
         e = np.asarray(lo)[:, None] + length * phi
         du = length * d2 * 2.0 * d1 * w
-        inter = fc._inter.take(np.asarray(rows))
-        t = _solve_t(inter, e, np.zeros_like(e), sigma2)
+        rows = np.asarray(rows)
+        inter = fc._inter.take(rows)
+        t = _solve_t(inter, e, fc.start_t(rows, e), sigma2, _start_t(fc.masses, fc._pieces, rows, e, sigma2))
         s1, _, s3, s4 = _kernel_sums(inter, e, t)
         v = np.sqrt(t)
         inside = v > 0  # a node rounded onto an edge (t = 0) has weight ~ 0 and L = log 0: dropped
@@ -139,25 +141,15 @@ def _theta_at(fc: FreeConvolution, i: int, e: float) -> float:
     return math.atan2(s3[0, 0], math.sqrt(t[0, 0]) * s4[0, 0])
 
 
-def _gap_minimum(fc: FreeConvolution, j: int, lo: float, hi: float) -> float:
-    """Offset from a_j of the minimum of h_0(u) = sum p/(u - a)^2 between offsets lo < hi (h_0 convex there, its
-    derivative -2 S_3 increasing): the most open point of the gap."""
-    inter = fc._tree.interactions(np.array([j]), np.array([lo]), np.array([hi]))
-
-    def slope(e):
-        return -_kernel_sums(inter, np.array([[e]]), np.zeros((1, 1)))[2][0, 0]
-
-    inset = _POLE_INSET * (hi - lo)  # the end at a neighbouring atom is a pole of h_0
-    return brentq(slope, lo + inset, hi - inset, xtol=1e-300, rtol=_CUT_RTOL)
-
-
 def _spike_contour(fc: FreeConvolution, k: int):
     """(centre, radius, interactions) of a circle in omega (offsets from the atom a_j of spike k) around the atom and
     its bump, crossing the real axis at the most open points of the gaps to the neighbouring atoms."""
     sp, a = fc._spikes, fc.atoms
     j = int(sp.atom[k])
-    left = _gap_minimum(fc, j, a[j - 1] - a[j], sp.lo[k]) if j > 0 else None
-    right = _gap_minimum(fc, j, sp.hi[k], a[j + 1] - a[j]) if j + 1 < a.size else None
+    # the most open points of the gaps (a_{j-1}, a_j) and (a_j, a_{j+1}): the minima of h_0 = sum p/(u - a)^2, which
+    # the free convolution found (once per tree) to tell open gaps from closed ones; as offsets from a_j
+    left = float(fc._tree.gap_minima(np.array([j - 1]))[0][0]) + (a[j - 1] - a[j]) if j > 0 else None
+    right = float(fc._tree.gap_minima(np.array([j]))[0][0]) if j + 1 < a.size else None
     reach = 2.0 * max(-sp.lo[k], sp.hi[k])  # an outermost atom: twice its bump's reach, or the other side's distance
     left = -max(reach, right if right is not None else 0.0) if left is None else left
     right = max(reach, -left) if right is None else right
@@ -255,6 +247,7 @@ class GOECorrected:
     the free convolution as ``.fc``) with P, J/2 and m corrected to O(1/d) (module docstring)."""
 
     samples = 0
+    g_tol = CORRECTED_G_TOL
 
     def __init__(self, base, d: int):
         self.base, self.d = base, d

@@ -280,7 +280,8 @@ def _solve(model, d, n, alpha, lam, noise, method, *, rtol: float | None = None,
     start = floor if noise > 0 else math.log(guess)
     try:
         lo, hi = _bracket(G, start, floor)
-        log_s2 = lo if lo == hi else _root(G, lo, hi, log_xtol, "sigma^2")  # lo == hi: G = 0 at a bracketing point
+        # lo == hi: G = 0 at a bracketing point
+        log_s2 = lo if lo == hi else _root(G, lo, hi, log_xtol, "sigma^2", max(log_xtol, model.g_tol))
     except RootFindingError as exc:
         if noise == 0 and floor in history and F(floor) >= 0:
             point, zeta, m = history[floor]
@@ -382,20 +383,24 @@ def _bracket(G, x0: float, floor: float) -> tuple[float, float]:
     raise RootFindingError("sigma^2: no bracket found")
 
 
-def _root(G, lo: float, hi: float, xtol: float, name: str) -> float:
+def _root(G, lo: float, hi: float, xtol: float, name: str, gtol: float = 0.0) -> float:
     """An evaluated x in [lo, hi] within ~xtol of the root of G, given G(lo) < 0 < G(hi) (G increasing through it).
 
     Inverse quadratic interpolation through the three latest points (secant through two while there are only two;
     G is nearly linear, see _bracket), replaced by bisection when the step leaves the bracket or when the bracket has
     not halved within _HALVING steps. Stops when the correction predicted at the latest point is below xtol
     (superlinear convergence: that point is then off by about that correction), or at G = 0, or when the bracket is
-    narrower than xtol. Unlike brentq it needs no evaluation to confirm a sign change next to the root; the caller's
-    residual check stays the test of convergence. ``name``: the unknown, for the RootFindingError message.
+    narrower than xtol, or when the latest |G| is <= ``gtol`` (G's own accuracy: below it the interpolation through
+    noisy values jumps instead of converging). Unlike brentq it needs no evaluation to confirm a sign change next to
+    the root; the caller's residual check stays the test of convergence. ``name``: the unknown, for the
+    RootFindingError message.
     """
     points = sorted([(lo, G(lo)), (hi, G(hi))], key=lambda p: abs(p[1]), reverse=True)  # the better one last
     width, since = hi - lo, 0
     for _ in range(_ROOT_STEPS):
         b = points[-1][0]
+        if abs(points[-1][1]) <= gtol:
+            return b
         x = _interpolate(points[-3:])
         if abs(x - b) <= xtol:
             return b
@@ -432,6 +437,9 @@ _MAX_STEPS = 64
 _ROOT_STEPS = 200
 # log sigma^2 to 1e-12 (relative 1e-12 in sigma^2): the fixed-point residual is then ~1e-12, below RESIDUAL_TOL.
 _LOG_XTOL = 1e-12
+# _root in sigma^2 also stops at |G| <= the model's g_tol (its accuracy; this for the free-probability and Monte-Carlo
+# SE): sigma^2 is then within ~1e-11 (relative) of the fixed point, R to ~1e-11, 1000x below RESIDUAL_TOL.
+_G_TOL = 1e-11
 # G's logarithm of Delta + 2 m is taken of at least this (m = 0 exactly would give log 0).
 _TINY = np.finfo(float).tiny
 
@@ -448,6 +456,7 @@ RECOVERY_RATIO = 1e-100
 
 class _Deterministic:
     samples = 0
+    g_tol = _G_TOL  # the accuracy of G at a sigma^2 (``_solve``)
 
     def __init__(self, d, gamma, rank, nodes, merge, spikes):
         self.d, self.gamma, self.rank, self.nodes, self.merge, self.spikes = d, gamma, rank, nodes, merge, spikes
@@ -566,6 +575,8 @@ def _index_sum(a, b, gamma, s, centre, j):
 
 
 class _MonteCarlo:
+    g_tol = _G_TOL  # the same GOE samples at every sigma^2: G is as smooth as for the deterministic SE
+
     def __init__(self, s: np.ndarray, samples: int, seed: int):
         self.s, self.samples, self.seed = s, samples, seed
 

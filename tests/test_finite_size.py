@@ -192,3 +192,16 @@ def test_symmetric_spectrum_at_zero_threshold(atoms):
     assert abs(dP) <= 1e-12 and abs(dhalf_j) <= 1e-6  # the correction's own quadrature: ~1e-7 (CORRECTION_NODES)
     if atoms == (0.0,):
         assert dm == pytest.approx(sigma2 / 2, rel=1e-5)
+
+
+def test_corrected_se_stops_at_the_accuracy_of_its_g(monkeypatch):
+    """The corrected G jitters by ~1e-9 between nearby sigma^2 (near-edge rounding, CORRECTED_G_TOL): the solve stops
+    there (6 evaluations measured, 18 before) and its R is within that accuracy of a solve stopped by the bracket."""
+    from numeric.finite_size import CORRECTED_G_TOL
+
+    res = quadratic_se(60, 360, 5.6921, 0.0, 0.5, rank=15, finite_d=True)
+    assert res.converged and res.residual <= CORRECTED_G_TOL and res.iterations <= 8
+    monkeypatch.setattr(GOECorrected, "g_tol", 0.0)
+    tight = quadratic_se(60, 360, 5.6921, 0.0, 0.5, rank=15, finite_d=True)
+    assert tight.converged and tight.iterations > res.iterations
+    assert res.excess_risk == pytest.approx(tight.excess_risk, rel=1e-8)

@@ -228,3 +228,23 @@ def test_point_spike_weights_are_consistent():
 def test_spikes_option_is_checked():
     with pytest.raises(ValueError):
         free_convolution_semicircle([0.0, 1.0], 0.1, spikes="auto")
+
+
+def test_gap_minima_are_the_minima_of_h0_and_are_reused():
+    """The most open point of each gap (free convolution's support search and the finite-d spike contours): h_0' = 0
+    there (h_0 = sum p/(u - a)^2, convex between the poles), h_0 the direct sum, and a second call recomputes nothing."""
+    from numeric.free_probability import _Tree, weighted_atoms
+    from numeric.teachers import quadratic_teacher_spectrum
+
+    a, p = weighted_atoms(quadratic_teacher_spectrum(300, 1.0))
+    tree = _Tree(a, p)
+    gaps = np.arange(0, a.size - 1, 7)
+    offset, h = tree.gap_minima(gaps)
+    u = a[gaps] + offset
+    assert np.all((u > a[gaps]) & (u < a[gaps + 1]))
+    r = u[:, None] - a[None, :]
+    slope = -2 * np.sum(p / r**3, axis=1)
+    assert np.all(np.abs(slope) <= 1e-9 * np.sum(np.abs(p / r**3), axis=1))
+    assert np.allclose(h, np.sum(p / r**2, axis=1), rtol=1e-10)
+    tree._gap_min[gaps[0]] = 1e-300  # a marker: a cached gap is not solved again
+    assert tree.gap_minima(gaps[:1])[0][0] == 1e-300

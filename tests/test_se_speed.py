@@ -66,13 +66,14 @@ def test_same_fixed_point_as_the_previous_algorithm(d, alpha, noise, lam_over_d,
 
 
 class _Counting:
-    """A duck-typed model with only the interface the solver may rely on (at -> point with divergence, error, top,
-    quadrature_error), counting divergence evaluations: e.g. what a wrapper such as a finite-size correction offers."""
+    """A duck-typed model with only the interface the solver may rely on (samples, g_tol, at -> point with divergence,
+    error, top, quadrature_error), counting divergence evaluations: e.g. what a wrapper such as a finite-size correction
+    offers."""
 
     samples = 0
 
     def __init__(self, model):
-        self.model, self.count = model, 0
+        self.model, self.count, self.g_tol = model, 0, model.g_tol
 
     def at(self, sigma2):
         inner, outer = self.model.at(sigma2), self
