@@ -78,7 +78,7 @@ def _physical(p, *, lam=True):
     p.add_argument("--n", type=float, required=True, help="number of samples (>= 0)")
     if lam:
         p.add_argument("--lam", type=float, required=True, help="weight decay lambda (>= 0)")
-    p.add_argument("--gamma", type=float, required=True, help="teacher decay (> 1/2)")
+    p.add_argument("--gamma", type=float, required=True, help="teacher decay (> 1/2; >= 0 with --rank, 0 = flat)")
     p.add_argument("--noise", type=float, default=0.0, help="label-noise variance Delta (>= 0), default 0")
     p.add_argument("--teacher", default="signs", choices=("signs", "gaussian"), help="diagonal: teacher variant")
     p.add_argument("--rank", type=int, default=None, help="quadratic: teacher rank (spectrum cut after RANK)")

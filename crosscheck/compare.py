@@ -123,21 +123,27 @@ class SimulationCheck:
     base_seed: int
     model: str = "diagonal"
     design: str = "quadratic"  # quadratic network: real features, or the Gaussian-design control
+    rank: int | None = None  # quadratic network: a teacher cut at this rank (gamma = 0: flat), None the power law
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        if self.rank is None:  # the records of power-law points keep the keys they had before ranks existed
+            del out["rank"]
+        return out
 
 
 def compare_with_simulation(d: int, n: int, lam: float, gamma: float, noise: float, *, seeds: int,
                             method: str, base_seed: int = 0, model: str = "diagonal",
-                            design: str = "quadratic") -> SimulationCheck:
-    """Finite-d SE against the mean excess risk of trained networks (or convex solves) on the same (d, n, lam)."""
-    se = models.comparison_se(model, d, n, lam, gamma, noise)
-    extra = {} if model == "diagonal" else {"design": design}
+                            design: str = "quadratic", rank: int | None = None) -> SimulationCheck:
+    """Finite-d SE against the mean excess risk of trained networks (or convex solves) on the same (d, n, lam);
+    ``rank`` (quadratic): the teacher cut at that rank (with gamma = 0 a flat teacher)."""
+    teacher = {} if rank is None else {"rank": rank}
+    se = models.comparison_se(model, d, n, lam, gamma, noise, **teacher)
+    extra = {} if model == "diagonal" else {"design": design, **teacher}
     sim = models.simulate(model, d, n, lam, gamma, noise, seeds=seeds, method=method, base_seed=base_seed, **extra)
     allowance = models.allowance(model, se.excess_risk, d, design)
     # + ROUNDING: R = 1 exactly (S_hat = 0) comes out as 1 - 1e-16 on one side and 1 on the other
     agree = se.converged and sim.converged and \
         abs(sim.excess_risk_mean - se.excess_risk) <= 3 * sim.excess_risk_sem + allowance + ROUNDING * se.excess_risk
     return SimulationCheck(d, n, lam, gamma, noise, method, se.excess_risk, sim.excess_risk_mean, sim.excess_risk_sem,
-                           allowance, bool(agree), seeds, base_seed, model, design)
+                           allowance, bool(agree), seeds, base_seed, model, design, rank)

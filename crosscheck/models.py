@@ -71,9 +71,11 @@ def bayes(model: str, d, n, gamma, noise, **options):
     return bayes_se_quadratic(d, n, gamma, noise, **options)
 
 
-def comparison_se(model: str, d, n, lam, gamma, noise):
-    """The SE that simulations at this d are judged against (module docstring): finite-d corrected (quadratic)."""
-    return state_evolution(model, d, n, lam, gamma, noise, **({} if model == "diagonal" else {"finite_d": True}))
+def comparison_se(model: str, d, n, lam, gamma, noise, **options):
+    """The SE that simulations at this d are judged against (module docstring): finite-d corrected (quadratic).
+    ``options``: e.g. the teacher's rank (quadratic)."""
+    return state_evolution(model, d, n, lam, gamma, noise, **(options if model == "diagonal" else
+                                                               {"finite_d": True, **options}))
 
 
 def simulate(model: str, d, n, lam, gamma, noise, **options):

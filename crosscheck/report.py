@@ -72,12 +72,13 @@ def phase_diagram_figure(section: dict, stem: Path, model: str = "diagonal") -> 
 
 
 def _series(c: dict) -> str:
-    return c["method"] + (" (Gaussian design)" if c.get("design") == "gaussian" else "")
+    return c["method"] + (" (Gaussian design)" if c.get("design") == "gaussian" else "") + \
+        (" (flat finite-rank teacher)" if c.get("rank") is not None else "")
 
 
 def simulation_figure(checks: list[dict], stem: Path) -> list[str]:
     """SE (bars) and simulation means +- 3 s.e. per (d, n, lam, Delta) point, one marker per method."""
-    where = lambda c: (c["d"], c["n"], c["lam"], c["noise"])  # noqa: E731
+    where = lambda c: (c["d"], c["n"], c["lam"], c["noise"], c.get("rank"))  # noqa: E731
     cases = list(dict.fromkeys(where(c) for c in checks))
     series = list(dict.fromkeys(_series(c) for c in checks))
     fig = Figure(figsize=(max(7.2, 0.5 * len(cases)), 3.8))
@@ -90,7 +91,8 @@ def simulation_figure(checks: list[dict], stem: Path) -> list[str]:
         sel = [c for c in checks if _series(c) == name]
         ax.errorbar([cases.index(where(c)) + off for c in sel], [c["sim_mean"] for c in sel],
                     yerr=[3 * c["sim_sem"] for c in sel], fmt="o", color=f"C{j}", label=f"{name} (mean ± 3 s.e.)")
-    ax.set_xticks(x, [f"d={d}\nn={n}\nλ={lam:.2g}\nΔ={noise:g}" for d, n, lam, noise in cases], fontsize=6)
+    ax.set_xticks(x, [f"d={d}\nn={n}\nλ={lam:.2g}\nΔ={noise:g}" + ("" if rank is None else f"\nflat r={rank}")
+                      for d, n, lam, noise, rank in cases], fontsize=6)
     ax.set_yscale("log")
     ax.set_ylabel("excess risk R")
     ax.legend(fontsize=7)

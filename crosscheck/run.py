@@ -15,7 +15,9 @@ Quadratic network (ell = log_d n_eff; at gamma = 1.5 boundaries at kappa = (ell 
 ell - 1, ell = 1 and ell = 4 gamma/(14 gamma - 5) = 0.375): the same shape, kappa shifted by the derived
 correspondence (+1), and simulations (d, alpha = n/d^2, c with lam = c sqrt(n), Delta, design) covering
 under-sampled, interpolation threshold (alpha = 1/4), over-sampled and over-regularised points; c = 2.5
-puts the threshold lam/(2 n_eff) near the bulk edge 2 sigma.
+puts the threshold lam/(2 n_eff) near the bulk edge 2 sigma. Plus a universality control: the under-sampled point
+(alpha = 0.1, c = 0.3, both noises) with a flat teacher of rank d/4 (gamma = 0; effective rank d/4, where the power
+law's is O(1)) on the real features, judged like the power-law points (README, quadratic item 5).
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ FULL = dict(ells=tuple(np.round(np.arange(0.25, 5.01, 0.5), 2)), kappas=tuple(np
 # quadratic simulations: (d, alpha, c, noisy (Delta = --noise, else 0), design, methods)
 _Q_POINTS = ((0.1, 0.3), (0.25, 0.05), (1.0, 0.3), (0.5, 6.0))  # under-sampled, threshold, over-sampled, over-regularised
 _Q_DESIGNS = (("quadratic", ("network", "convex")), ("gaussian", ("convex",)))
+# universality control: (alpha, c) of the flat rank-d/4 teacher's points (the power law's largest real-feature gap)
+_Q_CONTROL = (0.1, 0.3)
+FLAT_RANK_SHARE = 4
 
 
 def _quadratic_sims(ds, noiseless_points=_Q_POINTS, gaussian_max_d=60) -> tuple:
@@ -58,10 +63,11 @@ def _quadratic_sims(ds, noiseless_points=_Q_POINTS, gaussian_max_d=60) -> tuple:
 # a ~7e-4 relative error bar at d = 200 in ~15 s.
 QUICK_QUADRATIC = dict(ells=(0.2, 0.7, 1.5, 2.5), kappas=(-1.2, -0.1, 0.95, 2.3, 3.6),
                        ds=QUADRATIC_RAY_DS, peak=(-1.0, 0.0, 0.5), peak_ds=(1e2, 1e4, 1e6),
-                       sims=_quadratic_sims((30, 60), _Q_POINTS[::2]), seeds=8, montecarlo=((200, 600),))
+                       sims=_quadratic_sims((30, 60), _Q_POINTS[::2]), seeds=8, montecarlo=((200, 600),),
+                       controls=(30, 60))
 FULL_QUADRATIC = dict(QUICK_QUADRATIC, ells=tuple(np.round(np.arange(0.25, 4.01, 0.25), 2)),
                       kappas=tuple(np.round(np.arange(-1.5, 5.01, 0.5), 2)), sims=_quadratic_sims((30, 60, 100)),
-                      montecarlo=((100, 2000), (200, 1500), (400, 400)))
+                      montecarlo=((100, 2000), (200, 1500), (400, 400)), controls=(30, 60, 100))
 CONFIGS = {"diagonal": {"quick": QUICK, "full": FULL}, "quadratic": {"quick": QUICK_QUADRATIC, "full": FULL_QUADRATIC}}
 STORE = "points.jsonl"
 SWEPT = ("d", "n", "lam", "gamma", "noise")
@@ -141,6 +147,13 @@ def crosscheck_points(header: dict) -> list[tuple[str, Point]]:
         points += [("simulations", Point("simulation", {
             "model": model, "design": design, "d": d, "n": n, "lam": float(c * np.sqrt(n)), "gamma": gamma,
             "noise": noise if noisy else 0.0, "seeds": cfg["seeds"], "method": method})) for method in methods]
+    alpha, c = _Q_CONTROL
+    for d in cfg.get("controls", ()):
+        n = int(round(alpha * d * d))
+        points += [("simulations", Point("simulation", {
+            "model": model, "design": "quadratic", "d": d, "n": n, "lam": float(c * np.sqrt(n)), "gamma": 0.0,
+            "rank": d // FLAT_RANK_SHARE, "noise": delta, "seeds": cfg["seeds"], "method": "convex"}))
+            for delta in (noise, 0.0)]
     return points
 
 

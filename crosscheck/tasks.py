@@ -133,6 +133,8 @@ def simulation(params: dict) -> dict:
 
     p = params
     extra = {"model": p["model"], "design": p["design"]} if "model" in p else {}  # diagonal keys predate models
+    if "rank" in p:  # the flat-teacher control (crosscheck.run); power-law points have no rank key
+        extra["rank"] = p["rank"]
     return compare_with_simulation(p["d"], p["n"], p["lam"], p["gamma"], p["noise"], seeds=p["seeds"],
                                    method=p["method"], base_seed=seed_of(p), **extra).to_dict()
 
@@ -159,6 +161,7 @@ def describe(kind: str, params: dict, value: dict) -> str:
                 f"measured {v['measured_exponent']:.3f} ({v['status']})")
     if kind == "simulation":
         design = f" {v['design']} design" if v.get("model") == "quadratic" else ""
+        design += f", flat rank-{v['rank']} teacher" if v.get("rank") is not None else ""
         return (f"[simulation] d={v['d']} n={v['n']} lam={v['lam']:.3g} {v['method']}{design}: SE {v['se_risk']:.4g} vs "
                 f"{v['sim_mean']:.4g} ± {v['sim_sem']:.2g} ({'agree' if v['agree'] else 'DISAGREE'})")
     if kind == "montecarlo":

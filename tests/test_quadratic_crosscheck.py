@@ -60,10 +60,14 @@ def test_se_vs_simulation_record(design):
 def test_quadratic_report(tmp_path):
     config = dict(ells=(1.5,), kappas=(-0.1,), ds=(1e2, 1e3, 1e4), peak=(),
                   sims=((12, 0.5, 0.3, True, "quadratic", ("network", "convex")), (12, 0.5, 0.3, True, "gaussian", ("convex",))),
-                  seeds=3)
+                  seeds=3, controls=(12,))
     report = run_crosscheck("quadratic", quick=True, out=tmp_path, gamma=1.5, noise=0.5, progress=False, config=config)
     s = report["summary"]
-    assert s["points"] == 2 and s["simulations"] == 3
+    assert s["points"] == 2 and s["simulations"] == 5
+    # the universality control: a flat rank-d/4 teacher on the real features, Delta = --noise and 0, convex solves
+    controls = [c for c in report["simulations"] if "rank" in c]
+    assert [(c["rank"], c["gamma"], c["design"], c["method"], c["noise"]) for c in controls] == \
+        [(3, 0.0, "quadratic", "convex", 0.5), (3, 0.0, "quadratic", "convex", 0.0)]
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved["model"] == "quadratic" and "real features" in saved["tolerances"]["simulation"]
     for name in ("table.tex", "phase_diagram_noisy.png", "se_vs_simulation.png", "finite_size_gap.png"):
