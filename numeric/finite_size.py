@@ -253,7 +253,9 @@ class GOECorrected:
         self.base, self.d = base, d
 
     def at(self, sigma2: float) -> "_CorrectedPoint":
-        return _CorrectedPoint(self.base.at(sigma2), self.d)
+        # a degenerate teacher eigenvalue (mass > one eigenvalue, e.g. the zeros of a finite-rank teacher) that is a
+        # support component of its own stays a bulk: the spike contours correct single eigenvalues only
+        return _CorrectedPoint(self.base.at(sigma2, point_mass=_ONE_EIGENVALUE / self.d), self.d)
 
 
 class _CorrectedPoint:

@@ -691,7 +691,9 @@ class FreeConvolution:
         piece's quadrature nodes, at least the lower bound of _start_t (_solve_t converges from any start; a close one
         saves ~2/3 of the Newton steps of a threshold cut)."""
         rows = np.asarray(rows)
-        known = np.stack([np.interp(e_row, self._set.e[r], self._set.t[r]) for r, e_row in zip(rows, e)])
+        known = np.empty_like(e)
+        for k, r in enumerate(rows):
+            known[k] = np.interp(e[k], self._set.e[r], self._set.t[r])
         return np.maximum(known, _start_t(self.masses, self._pieces, rows, e, self.sigma2))
 
     @property
@@ -920,7 +922,8 @@ def _spikes(tree: _Tree, pieces: _Pieces, sigma2: float) -> _Spikes:
 
 
 def free_convolution_semicircle(s, sigma2: float, *, masses=None, nodes: int = DEFAULT_NODES,
-                                merge: float | None = None, spikes: str = "exact") -> FreeConvolution:
+                                merge: float | None = None, spikes: str = "exact",
+                                point_mass: float = 1.0) -> FreeConvolution:
     """Quadrature for the spectrum of Y = S + sigma W (module docstring).
 
     ``s``: eigenvalues of S (or atoms, with ``masses`` summing to 1). ``merge``: None keeps every atom; a tolerance
@@ -933,7 +936,9 @@ def free_convolution_semicircle(s, sigma2: float, *, masses=None, nodes: int = D
     in ``x``/``weight`` (``density`` nan there, ``overlap`` a_j - sigma^2 G_j). ``threshold_integrals`` and
     ``soft_threshold_error`` stay exact (the residues are the bump's exact contributions); ``integrate(f)`` gets
     p_j f(x_j) for the bump, whose error is p_j f''(x_j) R_j^2/8 + ... with R_j = 2 q_j sigma sqrt(p_j) the bump's
-    (semicircle) radius.
+    (semicircle) radius. ``point_mass``: with "limit", only isolated atoms of mass <= point_mass become points (a
+    degenerate eigenvalue, e.g. the zeros of a finite-rank teacher, keeps its bump as quadrature: numeric.finite_size
+    corrects a bulk, not a point that stands for many eigenvalues).
     """
     a, p = weighted_atoms(s, masses)
     if not (np.isfinite(sigma2) and sigma2 > 0):
@@ -944,7 +949,8 @@ def free_convolution_semicircle(s, sigma2: float, *, masses=None, nodes: int = D
         a, p = merge_atoms(a, p, sigma2, merge)
     tree = _tree(a.tobytes(), p.tobytes())
     pieces, (comp_start, comp_end) = _support_pieces(tree, p, sigma2)
-    point = (comp_start == comp_end) if spikes == "limit" else np.zeros(comp_start.size, dtype=bool)
+    point = (comp_start == comp_end) & (p[comp_start] <= point_mass) if spikes == "limit" else \
+        np.zeros(comp_start.size, dtype=bool)
     as_point = point[pieces.component]
     spike = _spikes(tree, _take(pieces, as_point), sigma2)
     pieces = _take(pieces, ~as_point)

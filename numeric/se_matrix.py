@@ -461,14 +461,15 @@ class _Deterministic:
     def __init__(self, d, gamma, rank, nodes, merge, spikes):
         self.d, self.gamma, self.rank, self.nodes, self.merge, self.spikes = d, gamma, rank, nodes, merge, spikes
 
-    def at(self, sigma2: float) -> "_DeterministicPoint":
+    def at(self, sigma2: float, point_mass: float = 1.0) -> "_DeterministicPoint":
+        """The SE integrals at sigma^2; ``point_mass``: see free_convolution_semicircle (spikes="limit")."""
         reference = 2.0 ** math.floor(math.log2(sigma2))  # merged spectrum valid for all sigma^2 >= reference
         a, p = teacher_atoms(self.d, self.gamma, self.rank, reference, self.merge)
         if a.size > MAX_RESOLVED_ATOMS:
             raise ResourceLimit(f"at sigma^2 = {sigma2:.3g} the noise resolves {a.size} teacher eigenvalues (more than "
                                 f"{MAX_RESOLVED_ATOMS}: ~{a.size * _BYTES_PER_ATOM / 1e9:.0f} GB of memory); not solved")
         return _DeterministicPoint(free_convolution_semicircle(a, sigma2, masses=p, nodes=self.nodes,
-                                                               spikes=self.spikes))
+                                                               spikes=self.spikes, point_mass=point_mass))
 
 
 class _DeterministicPoint:
