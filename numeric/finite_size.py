@@ -48,7 +48,7 @@ import math
 
 import numpy as np
 
-from .free_probability import FreeConvolution, _kernel_sums, _piece_map, _solve_t, _start_t
+from .free_probability import FreeConvolution, _kernel_sums, _piece_map, _solve_t
 
 # Gauss-Legendre nodes per piece for the correction integrals. Measured on the GOE (S = 0, closed forms at zeta = -3,
 # -1.5, 0, 0.7, 1.9): the largest error of dJ/2 and dm is 6e-5 with 24 nodes and 4e-6 with 48 (nodes^-4, the
@@ -59,6 +59,8 @@ CORRECTION_NODES = 48
 # from SPIKE_POINTS until two results agree within SPIKE_TOL (absolute, on coefficients of size 1e-3..1: far below
 # what MC can resolve), at most SPIKE_MAX_POINTS (measured: 128 points reach 1e-16 at d = 50 and 200, 512 at d = 2000).
 SPIKE_POINTS = 64
+SPIKE_TOL = 1e-12
+SPIKE_MAX_POINTS = 2**14
 # Accuracy of the corrected SE's G = log(4 alpha sigma^2/(Delta + 2 m)) at a sigma^2, where numeric.se_matrix._solve
 # stops (RESIDUAL_TOL is 1e-8). The nodes nearest a square-root edge sit ~1e-13 (relative) from it, where float64
 # rounding of their position is ~1e-3 of their distance to the edge, and g' ~ 1/v amplifies it: G jitters by up to
@@ -66,8 +68,6 @@ SPIKE_POINTS = 64
 # interpolation through such values took 18 evaluations instead of 6. The correction's own quadrature error (4e-6 of
 # dm, i.e. ~1e-7/d of R) is larger still.
 CORRECTED_G_TOL = 2e-9
-SPIKE_TOL = 1e-12
-SPIKE_MAX_POINTS = 2**14
 # A support component is bulk when its mass exceeds this many eigenvalues (1/d each): halfway between one and two,
 # so that rounding of merged masses cannot flip it.
 _ONE_EIGENVALUE = 1.5
@@ -107,7 +107,8 @@ class _Nodes:
         du = length * d2 * 2.0 * d1 * w
         rows = np.asarray(rows)
         inter = fc._inter.take(rows)
-        t = _solve_t(inter, e, fc.start_t(rows, e), sigma2, _start_t(fc.masses, fc._pieces, rows, e, sigma2))
+        t0, floor = fc.start_t(rows, e)
+        t = _solve_t(inter, e, t0, sigma2, floor)
         s1, _, s3, s4 = _kernel_sums(inter, e, t)
         v = np.sqrt(t)
         inside = v > 0  # a node rounded onto an edge (t = 0) has weight ~ 0 and L = log 0: dropped

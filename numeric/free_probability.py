@@ -672,7 +672,8 @@ class FreeConvolution:
 
         def fun(tau, rows):
             e, dudtau = _map_point(lo, hi - lo, s_lo, s_hi, tau)
-            t = _solve_t(inter, e, self.start_t(row, e), self.sigma2, _start_t(self.masses, pieces, row, e, self.sigma2))
+            t0, floor = self.start_t(row, e)
+            t = _solve_t(inter, e, t0, self.sigma2, floor)
             s1, _, s3, s4 = _kernel_sums(inter, e, t)
             xprime = 2.0 * self.sigma2 * (t * s4 * s4 + s3 * s3) / s4
             return (shift + e + self.sigma2 * s1)[:, 0], (xprime * dudtau)[:, 0]
@@ -682,19 +683,19 @@ class FreeConvolution:
         e, du = _piece_nodes(np.array([lo, e_cut]), np.array([e_cut - lo, hi - e_cut]),
                              np.array([s_lo[0], False]), np.array([False, s_hi[0]]), self.nodes)
         both = self._inter.take(np.array([i, i]))
-        rows = np.array([i, i])
-        floor = _start_t(self.masses, pieces, rows, e, self.sigma2)
-        return i, _evaluate(both, e, du, self.start_t(rows, e), self.sigma2, floor), shift, e_cut
+        t0, floor = self.start_t(np.array([i, i]), e)
+        return i, _evaluate(both, e, du, t0, self.sigma2, floor), shift, e_cut
 
-    def start_t(self, rows, e: np.ndarray) -> np.ndarray:
-        """A start for _solve_t at offsets e (rows x points) inside the given pieces: t interpolated linearly from each
-        piece's quadrature nodes, at least the lower bound of _start_t (_solve_t converges from any start; a close one
-        saves ~2/3 of the Newton steps of a threshold cut)."""
+    def start_t(self, rows, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(start, floor) for _solve_t at offsets e (rows x points) inside the given pieces: floor the lower bound of
+        _start_t, start t interpolated linearly from each piece's quadrature nodes, at least the floor (_solve_t
+        converges from any start; a close one saves ~2/3 of the Newton steps of a threshold cut)."""
         rows = np.asarray(rows)
         known = np.empty_like(e)
         for k, r in enumerate(rows):
             known[k] = np.interp(e[k], self._set.e[r], self._set.t[r])
-        return np.maximum(known, _start_t(self.masses, self._pieces, rows, e, self.sigma2))
+        floor = _start_t(self.masses, self._pieces, rows, e, self.sigma2)
+        return np.maximum(known, floor), floor
 
     @property
     def x_offsets(self) -> np.ndarray:
