@@ -120,7 +120,7 @@ def postprocess_quadratic_se(d, n, lam, gamma, noise, *, rank=None, margin: floa
     """
     d = check_dimension(d)
     n, lam = check_nonnegative("n", n), check_nonnegative("lam", lam)
-    gamma, noise = check_gamma(gamma), check_nonnegative("noise", noise)
+    gamma, noise = check_gamma(gamma, rank), check_nonnegative("noise", noise)
     margin = edge_margin(d) if margin is None else check_nonnegative("margin", margin)
     se = quadratic_se(d, n, lam, gamma, noise, rank=rank) if se is None else se
     sigma2, zeta = se.sigma2, se.zeta

@@ -36,7 +36,7 @@ def denoising_mmse(s, sigma2: float) -> float:
 
 def bayes_se_quadratic(d, n, gamma, noise, *, rank: int | None = None) -> SEResult:
     """Fixed point sigma^2 = (Delta + 2 mmse)/(4 alpha) and R_BO = mmse (module docstring)."""
-    d, gamma, noise = check_dimension(d), check_gamma(gamma), check_nonnegative("noise", noise)
+    d, gamma, noise = check_dimension(d), check_gamma(gamma, rank), check_nonnegative("noise", noise)
     n = check_nonnegative("n", n)
     s = quadratic_teacher_spectrum(d, gamma, rank)
     if n == 0:

@@ -138,11 +138,11 @@ def predicted_spectrum_quadratic(d, n, lam, gamma, noise, *, rank=None) -> Predi
     """The SE's law of the eigenvalues of S_hat (module docstring) at the deterministic fixed point of ``quadratic_se``."""
     d = check_dimension(d)
     n, lam = check_nonnegative("n", n), check_nonnegative("lam", lam)
-    gamma, noise = check_gamma(gamma), check_nonnegative("noise", noise)
-    if n == 0:
-        raise ValueError("n must be > 0 (n = 0: S_hat = 0, the spectrum is the atom at 0)")
     if rank is not None and not (check_count("rank", rank, 1) <= d):
         raise ValueError(f"rank must be <= d (got rank {rank!r}, d {d})")
+    gamma, noise = check_gamma(gamma, rank), check_nonnegative("noise", noise)
+    if n == 0:
+        raise ValueError("n must be > 0 (n = 0: S_hat = 0, the spectrum is the atom at 0)")
     se = quadratic_se(d, n, lam, gamma, noise, rank=rank)
     if not se.converged:
         raise ValueError(f"the quadratic SE did not converge: {se.message}")
