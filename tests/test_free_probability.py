@@ -248,3 +248,21 @@ def test_gap_minima_are_the_minima_of_h0_and_are_reused():
     assert np.allclose(h, np.sum(p / r**2, axis=1), rtol=1e-10)
     tree._gap_min[gaps[0]] = 1e-300  # a marker: a cached gap is not solved again
     assert tree.gap_minima(gaps[:1])[0][0] == 1e-300
+
+
+def test_interactions_at_atoms_are_the_point_queries_and_are_kept():
+    """_Tree.at_atoms(j) = interactions(j, 0, 0) (sigma^2-independent), kept per atom set: the same object comes back."""
+    from numeric.free_probability import _AT_ATOMS_KEPT, _Tree, weighted_atoms
+    from numeric.teachers import quadratic_teacher_spectrum
+
+    a, p = weighted_atoms(quadratic_teacher_spectrum(300, 1.0))
+    tree = _Tree(a, p)
+    atoms = np.arange(5, a.size, 11)
+    kept = tree.at_atoms(atoms)
+    direct = tree.interactions(atoms, np.zeros(atoms.size), np.zeros(atoms.size))
+    for field in ("base", "weight", "starts", "counts"):
+        assert np.array_equal(getattr(kept, field), getattr(direct, field))
+    assert tree.at_atoms(atoms.copy()) is kept
+    for k in range(_AT_ATOMS_KEPT):  # older sets are dropped first
+        tree.at_atoms(np.array([k]))
+    assert tree.at_atoms(atoms) is not kept
