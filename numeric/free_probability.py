@@ -87,9 +87,11 @@ _T_TOL, _T_STEPS = 1e-14, 60
 _ROOT_TOL, _ROOT_STEPS = 1e-15, 100
 # Rows x nodes handled per vectorised chunk (bounds memory: ~16 MB per float array).
 _CHUNK = 2_000_000
-# _Tree.at_atoms keeps this many atom sets (a solve asks for two per sigma^2: the multi-atom components' atoms and the
-# isolated ones, mostly the same sets at every sigma^2 of a fixed-point search)
-_AT_ATOMS_KEPT = 4
+# _Tree.at_atoms keeps atom sets up to this many bytes per tree, oldest dropped first (a solve asks for two per sigma^2:
+# the multi-atom components' atoms and the isolated ones, mostly the same at every sigma^2 of a fixed-point search).
+# ~3.3 kB per atom (measured at 29465 atoms, d = 1e5): the budget holds both sets up to ~40000 atoms; _tree keeps 4
+# trees, so at most ~1 GB stays cached.
+_AT_ATOMS_BYTES = 256 * 2**20
 
 
 # ---------------------------------------------------------------------------------------------- atoms, merging
@@ -257,14 +259,19 @@ class _Tree:
 
     def at_atoms(self, atoms: np.ndarray) -> "_Interactions":
         """interactions(atoms, 0, 0): the spectrum seen from the atoms themselves. It does not depend on sigma^2, so the
-        last few atom sets asked for are kept (measured: 11 % of a quadratic SE solve at d = 400 rebuilt them)."""
+        atom sets asked for last are kept, within _AT_ATOMS_BYTES (measured: rebuilding them took 11 % of a quadratic
+        SE solve at d = 400)."""
         key = atoms.tobytes()
-        if key not in self._at_atoms:
-            if len(self._at_atoms) >= _AT_ATOMS_KEPT:
-                del self._at_atoms[next(iter(self._at_atoms))]
-            zero = np.zeros(atoms.size)
-            self._at_atoms[key] = self.interactions(atoms, zero, zero)
-        return self._at_atoms[key]
+        if key in self._at_atoms:
+            return self._at_atoms[key]
+        zero = np.zeros(atoms.size)
+        inter = self.interactions(atoms, zero, zero)
+        size = inter.nbytes
+        while self._at_atoms and sum(i.nbytes for i in self._at_atoms.values()) + size > _AT_ATOMS_BYTES:
+            del self._at_atoms[next(iter(self._at_atoms))]
+        if size <= _AT_ATOMS_BYTES:
+            self._at_atoms[key] = inter
+        return inter
 
     @staticmethod
     def _reduce(pts, wts, lo, hi, q):
@@ -327,6 +334,10 @@ class _Interactions:
     weight: np.ndarray
     starts: np.ndarray  # first interaction of each query
     counts: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        return self.base.nbytes + self.weight.nbytes + self.starts.nbytes + self.counts.nbytes
 
     def take(self, queries: np.ndarray) -> "_Interactions":
         """The interactions of a subset of queries (in the given order)."""

@@ -250,9 +250,11 @@ def test_gap_minima_are_the_minima_of_h0_and_are_reused():
     assert tree.gap_minima(gaps[:1])[0][0] == 1e-300
 
 
-def test_interactions_at_atoms_are_the_point_queries_and_are_kept():
-    """_Tree.at_atoms(j) = interactions(j, 0, 0) (sigma^2-independent), kept per atom set: the same object comes back."""
-    from numeric.free_probability import _AT_ATOMS_KEPT, _Tree, weighted_atoms
+def test_interactions_at_atoms_are_the_point_queries_and_are_kept(monkeypatch):
+    """_Tree.at_atoms(j) = interactions(j, 0, 0) (sigma^2-independent), kept per atom set within a byte budget: the
+    same object comes back; over the budget the oldest sets go first, and a set larger than it is not kept."""
+    import numeric.free_probability as fp
+    from numeric.free_probability import _Tree, weighted_atoms
     from numeric.teachers import quadratic_teacher_spectrum
 
     a, p = weighted_atoms(quadratic_teacher_spectrum(300, 1.0))
@@ -263,6 +265,8 @@ def test_interactions_at_atoms_are_the_point_queries_and_are_kept():
     for field in ("base", "weight", "starts", "counts"):
         assert np.array_equal(getattr(kept, field), getattr(direct, field))
     assert tree.at_atoms(atoms.copy()) is kept
-    for k in range(_AT_ATOMS_KEPT):  # older sets are dropped first
-        tree.at_atoms(np.array([k]))
-    assert tree.at_atoms(atoms) is not kept
+    monkeypatch.setattr(fp, "_AT_ATOMS_BYTES", kept.nbytes + 1)
+    small = tree.at_atoms(np.array([0]))  # over the budget together: the older set goes
+    assert tree.at_atoms(np.array([0])) is small and tree.at_atoms(atoms) is not kept
+    monkeypatch.setattr(fp, "_AT_ATOMS_BYTES", 1)
+    assert tree.at_atoms(np.array([1])) is not tree.at_atoms(np.array([1]))  # larger than the budget: not kept
