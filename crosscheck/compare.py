@@ -126,10 +126,7 @@ class SimulationCheck:
     rank: int | None = None  # quadratic network: a teacher cut at this rank (gamma = 0: flat), None the power law
 
     def to_dict(self) -> dict:
-        out = asdict(self)
-        if self.rank is None:  # the records of power-law points keep the keys they had before ranks existed
-            del out["rank"]
-        return out
+        return asdict(self)
 
 
 def compare_with_simulation(d: int, n: int, lam: float, gamma: float, noise: float, *, seeds: int,

@@ -67,6 +67,16 @@ def check_solver_budget(tol_name: str, tol, max_iter) -> tuple[float, int]:
     return float(tol), int(max_iter)
 
 
+def check_rank(rank, d: int) -> int | None:
+    """The quadratic teacher's rank: None (the full power law) or an integer in 1..d."""
+    if rank is None:
+        return None
+    r = check_count("rank", rank, 1)
+    if r > d:
+        raise ValueError(f"rank must be <= d (got rank {rank!r}, d {d})")
+    return r
+
+
 def check_count(name: str, value, minimum: int) -> int:
     """An integer count >= minimum (n of a simulation, seeds, width, rank); bools and strings refused."""
     try:

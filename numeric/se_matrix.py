@@ -51,7 +51,7 @@ from .free_probability import (
     weighted_atoms,
 )
 from .finite_size import GOECorrected
-from .params import check_dimension, check_gamma, check_nonnegative
+from .params import check_dimension, check_gamma, check_nonnegative, check_rank
 from .se_lasso import RootFindingError, plain_dict
 from .teachers import quadratic_teacher_spectrum, teacher_scale
 
@@ -134,10 +134,7 @@ def quadratic_se(d, n, lam, gamma, noise, *, rank=None, method: str = "determini
     """
     d = check_dimension(d)
     n, lam = check_nonnegative("n", n), check_nonnegative("lam", lam)
-    if rank is not None:
-        rank = check_dimension(rank)
-        if rank > d:
-            raise ValueError(f"rank must be <= d (got rank {rank!r}, d {d})")
+    rank = check_rank(rank, d)
     gamma, noise = check_gamma(gamma, rank), check_nonnegative("noise", noise)
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)} (got {method!r})")

@@ -24,7 +24,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .convex_psd import GaussianDesign, QuadraticDesign, solve_psd
-from .params import check_count
+from .params import check_rank
 from .simulate import SimResult, check_simulation, finite_or_none
 from .teachers import quadratic_teacher
 from .train_quadratic import check_width, train_quadratic_network
@@ -76,8 +76,7 @@ def simulate_quadratic(
     if method == "convex" and width is not None:
         raise ValueError("width applies to method 'network' only (the convex problem has no width)")
     p = check_width(d if width is None else width, d) if method == "network" else None
-    if rank is not None and check_count("rank", rank, 1) > d:
-        raise ValueError(f"rank must be <= d = {d} (got {rank!r})")
+    rank = check_rank(rank, d)
     risks, spectra, failures = [], [], []
     for k in range(seeds):
         rng = np.random.default_rng(np.random.SeedSequence([base_seed, k]))

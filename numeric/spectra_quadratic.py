@@ -31,7 +31,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .free_probability import free_convolution_semicircle
-from .params import check_count, check_dimension, check_gamma, check_nonnegative
+from .params import check_count, check_dimension, check_gamma, check_nonnegative, check_rank
 from .se_matrix import SE_NODES, MatrixSEResult, quadratic_se, teacher_atoms
 from .simulate_quadratic import DESIGNS, METHODS, simulate_quadratic
 from .spectra import NETWORK_ZERO_TOL, START_NODES, SpectrumLaw, _Table, check_points
@@ -138,8 +138,7 @@ def predicted_spectrum_quadratic(d, n, lam, gamma, noise, *, rank=None) -> Predi
     """The SE's law of the eigenvalues of S_hat (module docstring) at the deterministic fixed point of ``quadratic_se``."""
     d = check_dimension(d)
     n, lam = check_nonnegative("n", n), check_nonnegative("lam", lam)
-    if rank is not None and not (check_count("rank", rank, 1) <= d):
-        raise ValueError(f"rank must be <= d (got rank {rank!r}, d {d})")
+    rank = check_rank(rank, d)
     gamma, noise = check_gamma(gamma, rank), check_nonnegative("noise", noise)
     if n == 0:
         raise ValueError("n must be > 0 (n = 0: S_hat = 0, the spectrum is the atom at 0)")

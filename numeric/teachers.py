@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .params import check_count, check_dimension, check_gamma
+from .params import check_dimension, check_gamma, check_rank
 
 VARIANTS = ("signs", "gaussian")
 
@@ -79,9 +79,8 @@ def quadratic_teacher_spectrum(d: int, gamma: float, rank: int | None = None) ->
     ``rank``), with c set so that ||S*||_F^2 = sum_k s_k^2 = d (spec/quadratic.md). With a rank, any gamma >= 0
     (gamma = 0: a flat rank-r teacher, s_k = sqrt(d/r))."""
     d = check_dimension(d)
-    r = d if rank is None else check_count("rank", rank, 1)
-    if r > d:
-        raise ValueError(f"rank must be <= d (got rank {rank!r}, d {d})")
+    rank = check_rank(rank, d)
+    r = d if rank is None else rank
     gamma = check_gamma(gamma, rank)
     s = np.zeros(d)
     s[:r] = np.sqrt(d) * teacher_scale(r, gamma) * np.arange(1, r + 1, dtype=float) ** -gamma

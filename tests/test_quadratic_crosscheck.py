@@ -65,7 +65,7 @@ def test_quadratic_report(tmp_path):
     s = report["summary"]
     assert s["points"] == 2 and s["simulations"] == 5
     # the universality control: a flat rank-d/4 teacher on the real features, Delta = --noise and 0, convex solves
-    controls = [c for c in report["simulations"] if "rank" in c]
+    controls = [c for c in report["simulations"] if c["rank"] is not None]
     assert [(c["rank"], c["gamma"], c["design"], c["method"], c["noise"]) for c in controls] == \
         [(3, 0.0, "quadratic", "convex", 0.5), (3, 0.0, "quadratic", "convex", 0.0)]
     saved = json.loads((tmp_path / "report.json").read_text())
