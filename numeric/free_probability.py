@@ -483,9 +483,9 @@ def _edge_equation(sums, sign, sigma):
     return fun
 
 
-def _support_pieces(tree: _Tree, p: np.ndarray, sigma2: float):
+def _support_pieces(tree: _Tree, sigma2: float):
     """Support components in u and the quadrature pieces (module docstring)."""
-    a = tree.a
+    a, p = tree.a, tree.p
     K = a.size
     sigma = math.sqrt(sigma2)
     target = 1.0 / sigma2
@@ -520,15 +520,15 @@ def _support_pieces(tree: _Tree, p: np.ndarray, sigma2: float):
     comp_end = np.concatenate([np.flatnonzero(is_open), [K - 1]])
     lo_edge = np.concatenate([[ext[0]], left_edge[is_open]])  # offsets from a[comp_start]
     hi_edge = np.concatenate([right_edge[is_open], [ext[1]]])  # offsets from a[comp_end]
-    pieces = _cut_components(tree, p, sigma2, comp_start, comp_end, lo_edge, hi_edge, gmin, is_open)
+    pieces = _cut_components(tree, sigma2, comp_start, comp_end, lo_edge, hi_edge, gmin, is_open)
     return pieces, (comp_start, comp_end)
 
 
-def _cut_components(tree, p, sigma2, comp_start, comp_end, lo_edge, hi_edge, gmin, is_open) -> _Pieces:
+def _cut_components(tree, sigma2, comp_start, comp_end, lo_edge, hi_edge, gmin, is_open) -> _Pieces:
     """Pieces: a single-atom component is one piece; a multi-atom one is cut at its examined closed gaps (near-gaps)
     and at its atoms, except that consecutive stretches between atoms are joined while the joined length stays
     below PIECE_SCALE sqrt(t) at every atom they touch (the integrand is smooth on the scale sqrt(t) there)."""
-    a = tree.a
+    a, p = tree.a, tree.p
     K = a.size
     comp_of_atom = np.repeat(np.arange(comp_start.size), comp_end - comp_start + 1)
     multi = np.flatnonzero((comp_start != comp_end)[comp_of_atom])
@@ -874,8 +874,9 @@ def _error_sums(inter: _Interactions, e, t, F):
     return out
 
 
-def _evaluate_pieces(tree: _Tree, p: np.ndarray, pieces: _Pieces, nodes: int, sigma2: float):
+def _evaluate_pieces(tree: _Tree, pieces: _Pieces, nodes: int, sigma2: float):
     """(interactions, node set with the two ends of every piece as nodes of weight 0)."""
+    p = tree.p
     inter = tree.interactions(pieces.anchor, pieces.lo, pieces.hi)
     length = pieces.hi - pieces.lo
     e, du = _piece_nodes(pieces.lo, length, pieces.special_lo, pieces.special_hi, nodes, ends=True)
@@ -974,13 +975,13 @@ def free_convolution_semicircle(s, sigma2: float, *, masses=None, nodes: int = D
     if merge is not None:
         a, p = merge_atoms(a, p, sigma2, merge)
     tree = _tree(a.tobytes(), p.tobytes())
-    pieces, (comp_start, comp_end) = _support_pieces(tree, p, sigma2)
+    pieces, (comp_start, comp_end) = _support_pieces(tree, sigma2)
     point = (comp_start == comp_end) & (p[comp_start] <= point_mass) if spikes == "limit" else \
         np.zeros(comp_start.size, dtype=bool)
     as_point = point[pieces.component]
     spike = _spikes(tree, _take(pieces, as_point), sigma2)
     pieces = _take(pieces, ~as_point)
-    inter, full = _evaluate_pieces(tree, p, pieces, nodes, sigma2)
+    inter, full = _evaluate_pieces(tree, pieces, nodes, sigma2)
     atom_mass = np.add.reduceat(p, comp_start)
     for round_ in range(REFINEMENTS + 1):
         comp_mass = np.bincount(pieces.component, weights=full.weight.sum(axis=1), minlength=comp_start.size)
@@ -993,7 +994,7 @@ def free_convolution_semicircle(s, sigma2: float, *, masses=None, nodes: int = D
         bad = np.flatnonzero(bad)
         good = np.setdiff1d(np.arange(pieces.anchor.size), bad)
         halves = _bisect(pieces, bad)
-        new_inter, new_full = _evaluate_pieces(tree, p, halves, nodes, sigma2)
+        new_inter, new_full = _evaluate_pieces(tree, halves, nodes, sigma2)
         # order: each bad piece replaced in place by its two halves
         key = np.concatenate([good.astype(float), bad + 0.25, bad + 0.75])
         order = np.argsort(key, kind="stable")

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .params import check_dimension, check_gamma, check_rank
+from .params import check_dimension, check_gamma, check_nonnegative, check_rank
 
 VARIANTS = ("signs", "gaussian")
 
@@ -49,7 +49,7 @@ def sum_of_powers(first: int, last: int, s: float) -> float:
 
 def power_sum(d: int, gamma: float) -> float:
     """S_d = sum_{j=1}^{d} j^{-2 gamma} (any gamma >= 0: a finite sum)."""
-    return sum_of_powers(1, check_dimension(d), 2.0 * check_gamma(gamma, rank=d))
+    return sum_of_powers(1, check_dimension(d), 2.0 * check_nonnegative("gamma", gamma))
 
 
 def teacher_scale(d: int, gamma: float) -> float:
