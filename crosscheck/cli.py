@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=None, help="quadratic network width p >= d (default d)")
     p.add_argument("--design", default="quadratic", choices=("quadratic", "gaussian"),
                    help="quadratic: real features (default) or the Gaussian design of the same covariance")
+    p.add_argument("--blocks", type=int, default=None, metavar="K",
+                   help="quadratic: split each seed's R in the teacher's eigenbasis into the top-K block, the cross "
+                        "blocks and the rest (where the error sits)")
 
     p = sub.add_parser("derive", help="derive the phase diagram of log_d R by dominant balance (SymPy)")
     p.add_argument("model")
@@ -292,9 +295,9 @@ def _cmd_simulate(args) -> int:
         raise InputError(f"--method {args.method} is not a method of the {args.model} network "
                          f"(choose from {', '.join(SIM_METHODS[args.model])})")
     _only(args, "diagonal", teacher="signs")
-    _only(args, "quadratic", width=None, design="quadratic", rank=None)
+    _only(args, "quadratic", width=None, design="quadratic", rank=None, blocks=None)
     options = {"teacher": args.teacher} if args.model == "diagonal" else \
-        {"design": args.design, "width": args.width, "rank": args.rank}
+        {"design": args.design, "width": args.width, "rank": args.rank, "blocks": args.blocks}
     res = simulate(args.model, args.d, args.n, args.lam, args.gamma, args.noise, seeds=args.seeds,
                    method=args.method, base_seed=args.seed, **options)
     return _report(args, res, ("d", "n", "lam", "gamma", "noise"), width=20)

@@ -44,7 +44,7 @@ from numeric.postprocess_quadratic import (
     refit_quadratic,
     se_convolution,
 )
-from numeric.simulate import METHODS, check_simulation, sample_problem
+from numeric.simulate import METHODS, check_simulation, sample_problem, standard_error
 from numeric.simulate_quadratic import DESIGNS, sample_quadratic_problem
 from numeric.simulate_quadratic import METHODS as QUADRATIC_METHODS
 from numeric.spectra import NETWORK_ZERO_TOL
@@ -90,8 +90,7 @@ def _simulated_fit(method: str, X, y, lam, rng):
 
 def _summary(values) -> dict:
     v = np.asarray(values, dtype=float)
-    sem = float(np.std(v, ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.nan
-    return {"mean": float(np.mean(v)), "sem": sem, "values": [float(x) for x in v]}
+    return {"mean": float(np.mean(v)), "sem": standard_error(v), "values": [float(x) for x in v]}
 
 
 def _judge(measured: dict, predicted: float, d: int) -> dict:

@@ -45,6 +45,12 @@ class SimResult:
         return {key: finite_or_none(v) for key, v in out.items()}
 
 
+def standard_error(values) -> float:
+    """std(values, ddof=1) / sqrt(count); NaN for a single value."""
+    v = np.asarray(values, dtype=float)
+    return float(np.std(v, ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.nan
+
+
 def finite_or_none(value):
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
@@ -84,6 +90,6 @@ def simulate_diagonal(
         if not fit.converged:
             failures.append(f"seed {k}: {fit.message}")
         risks.append(float(np.sum((fit.theta - theta_star) ** 2) / d))
-    sem = float(np.std(risks, ddof=1) / math.sqrt(seeds)) if seeds > 1 else math.nan
+    sem = standard_error(risks)
     message = f"all {seeds} seeds converged" if not failures else "NOT CONVERGED - " + "; ".join(failures)
     return SimResult(float(np.mean(risks)), sem, tuple(risks), method, seeds, base_seed, not failures, message)

@@ -32,6 +32,8 @@ BAD = [
     ("simulate quadratic --d 10 --n 50 --lam 1 --gamma 1 --method lasso", "not a method of the quadratic"),
     ("simulate quadratic --d 10 --n 50 --lam 1 --gamma 1 --design gaussian", "network needs"),
     ("simulate diagonal --d 10 --n 50 --lam 1 --gamma 1 --design gaussian", "quadratic network only"),
+    ("simulate diagonal --d 10 --n 50 --lam 1 --gamma 1 --blocks 3", "quadratic network only"),
+    ("simulate quadratic --d 10 --n 50 --lam 1 --gamma 0 --rank 4 --blocks 2", "degenerate"),
     ("derive quadratic --penalty l1", "unknown penalty"),
     ("derive diagonal --compare", "--compare"),
     ("claim diagonal --rate 'n_eff**(-1)' --where 'n << d'", "n_eff"),
@@ -112,6 +114,11 @@ def test_quadratic_json_contract(capsys):
     assert main("simulate quadratic --d 12 --n 72 --lam 2 --gamma 1.5 --noise 0.5 --seeds 3 --json".split()) == 0
     sim = json.loads(capsys.readouterr().out)
     assert sim["excess_risk_mean"] > 0 and sim["excess_risk_sem"] > 0 and len(sim["spectra"]) == 3
+    assert sim["error_blocks"] is None
+    assert main("simulate quadratic --d 12 --n 72 --lam 2 --gamma 1.5 --noise 0.5 --seeds 3 --blocks 2 --json".split()) == 0
+    blocks = json.loads(capsys.readouterr().out)["error_blocks"]
+    assert blocks["directions"] == 2 and sum(blocks[k]["mean"] for k in ("top", "cross", "rest")) == \
+        pytest.approx(sim["excess_risk_mean"], rel=1e-12)
     assert main("bayes quadratic --d 40 --n 800 --gamma 1.5 --noise 0.5 --json".split()) == 0
     assert 0 < json.loads(capsys.readouterr().out)["excess_risk"] <= se["excess_risk"]
 

@@ -371,6 +371,12 @@ def test_huge_weight_decay_gives_zero_estimate_and_unit_risk(method):
         ((D, 20, 0.1, GAMMA, NOISE), {"rank": D + 1}),
         ((D, 20, 0.1, 0.0, NOISE), {}),  # gamma = 0 needs a finite rank (a flat teacher)
         ((D, 20, 0.1, -0.5, NOISE), {"rank": 3}),
+        ((D, 20, 0.1, GAMMA, NOISE), {"blocks": 0}),
+        ((D, 20, 0.1, GAMMA, NOISE), {"blocks": D}),
+        ((D, 20, 0.1, GAMMA, NOISE), {"blocks": 2.0}),
+        ((D, 20, 0.1, GAMMA, NOISE), {"blocks": True}),
+        ((D, 20, 0.1, 0.0, NOISE), {"rank": 3, "blocks": 2}),  # splits the flat teacher's top eigenvalue
+        ((D, 20, 0.1, GAMMA, NOISE), {"rank": 3, "blocks": 5}),  # splits its zero eigenvalue
     ],
 )
 def test_invalid_inputs_raise_one_line_value_error(args, kwargs):
@@ -412,3 +418,45 @@ def test_flat_teacher_of_finite_rank():
     assert np.sum(cut**2) == pytest.approx(12) and np.allclose(cut[:3] / cut[0], [1, 2**-1.5, 3**-1.5])
     res = simulate_quadratic(12, 40, 0.5, 0.0, 0.1, seeds=2, method="convex", rank=3)
     assert res.converged and 0 < res.excess_risk_mean < 1
+
+
+@pytest.mark.parametrize("design, method", [("quadratic", "convex"), ("quadratic", "network"), ("gaussian", "convex")])
+def test_error_blocks_match_projector_formula_and_sum_to_the_risk(design, method, monkeypatch):
+    """The split in the teacher's eigenbasis, recomputed with the projector P onto its top K directions:
+    top = ||P E P||^2, cross = 2 ||P E (I - P)||^2, rest = ||(I - P) E (I - P)||^2 (E = S_hat - S*), over ||S*||^2;
+    and top + cross + rest = R per seed."""
+    from numeric import simulate_quadratic as module
+
+    d, n, K = 10, 60, 3
+    kept = []
+    original = module.error_blocks
+    monkeypatch.setattr(module, "error_blocks", lambda S, T, k: kept.append((S, T)) or original(S, T, k))
+    res = simulate_quadratic(d, n, 0.3, GAMMA, NOISE, seeds=3, method=method, design=design, blocks=K)
+    assert res.converged, res.message
+    b = res.error_blocks
+    np.testing.assert_allclose(np.add(np.add(b.top, b.cross), b.rest), res.risks, rtol=1e-12)
+    assert len(kept) == 3
+    for (S_hat, S_star), top, cross, rest in zip(kept, b.top, b.cross, b.rest):
+        w, V = np.linalg.eigh(S_star)
+        top_k = V[:, np.argsort(w)[::-1][:K]]
+        P = top_k @ top_k.T
+        Q, E, norm = np.eye(d) - P, S_hat - S_star, np.sum(S_star**2)
+        expected = [np.sum((P @ E @ P) ** 2), 2 * np.sum((P @ E @ Q) ** 2), np.sum((Q @ E @ Q) ** 2)]
+        np.testing.assert_allclose([top, cross, rest], np.array(expected) / norm, rtol=1e-10, atol=1e-15)
+    out = res.to_dict()["error_blocks"]
+    assert out["directions"] == K and out["top"]["per_seed"] == list(b.top)
+    assert out["cross"]["sem"] == pytest.approx(np.std(b.cross, ddof=1) / math.sqrt(3))
+
+
+def test_error_blocks_of_the_zero_estimate_are_the_teacher_spectrum():
+    """S_hat = 0 (huge weight decay): E = -S*, diagonal in the teacher's eigenbasis, so top = sum_{k <= K} s_k^2 / d,
+    cross = 0, rest = sum_{k > K} s_k^2 / d."""
+    from numeric.teachers import quadratic_teacher_spectrum
+
+    d, K = D, 4
+    res = simulate_quadratic(d, 40, 1e6, GAMMA, NOISE, seeds=2, method="convex", blocks=K)
+    s2 = quadratic_teacher_spectrum(d, GAMMA) ** 2 / d
+    b = res.error_blocks
+    assert b.top == pytest.approx([s2[:K].sum()] * 2, rel=1e-12) and b.rest == pytest.approx([s2[K:].sum()] * 2, rel=1e-12)
+    assert max(b.cross) <= 1e-25
+    assert simulate_quadratic(d, 40, 1e6, GAMMA, NOISE, seeds=1, method="convex").to_dict()["error_blocks"] is None
