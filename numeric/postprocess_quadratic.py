@@ -159,17 +159,24 @@ def montecarlo_postprocess(d: int, gamma: float, sigma2: float, zeta: float, t: 
 # ---------------------------------------------------------------------------------------------- from data
 
 
-def spectral_divergence(mu, zeta: float) -> float:
-    """div of U (Lambda - zeta)_+ U^T on Sym(d) (Frobenius-orthonormal basis):
-    #{mu_i > zeta} + (1/2) sum_{i != j} (f(mu_i) - f(mu_j))/(mu_i - mu_j); equal pairs count f' (1 above, 0 below)."""
+def soft_threshold_jacobian(mu, zeta: float) -> tuple[np.ndarray, np.ndarray]:
+    """The Jacobian of U (Lambda - zeta)_+ U^T in the eigenbasis: (1{mu_i > zeta}, omega) with
+    omega_ij = (f(mu_i) - f(mu_j))/(mu_i - mu_j) for i != j (equal pairs: f', 1 above and 0 below), omega_ii = 0."""
     mu = np.asarray(mu, dtype=float)
     f = np.maximum(mu - zeta, 0.0)
     above = mu > zeta
     dmu = mu[:, None] - mu[None, :]
     same = dmu == 0
-    ratio = np.where(same, (above[:, None] & above[None, :]).astype(float), (f[:, None] - f[None, :]) / np.where(same, 1.0, dmu))
-    np.fill_diagonal(ratio, 0.0)
-    return float(np.count_nonzero(above) + 0.5 * ratio.sum())
+    omega = np.where(same, (above[:, None] & above[None, :]).astype(float), (f[:, None] - f[None, :]) / np.where(same, 1.0, dmu))
+    np.fill_diagonal(omega, 0.0)
+    return above.astype(float), omega
+
+
+def spectral_divergence(mu, zeta: float) -> float:
+    """div of U (Lambda - zeta)_+ U^T on Sym(d) (Frobenius-orthonormal basis):
+    #{mu_i > zeta} + (1/2) sum_{i != j} (f(mu_i) - f(mu_j))/(mu_i - mu_j) (``soft_threshold_jacobian``)."""
+    above, omega = soft_threshold_jacobian(mu, zeta)
+    return float(above.sum() + 0.5 * omega.sum())
 
 
 @dataclass(frozen=True)
