@@ -35,9 +35,7 @@ from .train_quadratic import check_width, train_quadratic_network
 
 METHODS = ("network", "convex")
 DESIGNS = ("quadratic", "gaussian")
-
-
-BLOCKS = ("top", "cross", "rest")
+BLOCKS = ("top", "cross", "rest")  # the parts of ErrorBlocks
 
 
 @dataclass(frozen=True)
