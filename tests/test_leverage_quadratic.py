@@ -65,16 +65,12 @@ def test_bias_prediction_vanishes_without_leverage_and_for_an_exact_estimate():
     assert effective_observation_bias(obs, n, S_star, S_star, u, X[:1000])[1] == 0.0
 
 
-def test_leverage_rejects_inputs_of_the_wrong_dimension():
+def test_bad_inputs_and_an_unconverged_refit_are_refused(monkeypatch):
+    import numeric.leverage_quadratic as module
+
     S_star, design, y, lam, S_hat, obs = _fit(12)
     with pytest.raises(ValueError, match=r"\(m, 12\)"):
         leverage(obs, np.zeros((3, 11)))
+    monkeypatch.setattr(module, "_REFIT_TOL", 1e-30)  # unreachable: the refit stops at its iteration budget
     with pytest.raises(ArithmeticError, match="did not converge"):
-        import numeric.leverage_quadratic as module
-
-        original = module._REFIT_TOL
-        try:
-            module._REFIT_TOL = 1e-30
-            leave_one_out_leverage(design.X, y, lam, S_hat, [0])
-        finally:
-            module._REFIT_TOL = original
+        leave_one_out_leverage(design.X, y, lam, S_hat, [0])
