@@ -103,21 +103,17 @@ def peak(params: dict) -> dict:
             "method": f"{line} exactly, slope of log R vs log d", "ray": ray.to_dict()}
 
 
-# Deterministic vs Monte-Carlo SE: agreement within max(MC_REL x R, MC_SIGMAS s.e.) (the issue's criterion: 1e-3
-# relative or the Monte-Carlo error bar, whichever is larger; 3 s.e. so that an honest error bar passes 99.7%).
-MC_REL, MC_SIGMAS = 1e-3, 3.0
-
-
 def montecarlo(params: dict) -> dict:
     """The deterministic SE (free-probability limit, and with the O(1/d) GOE correction) against the Monte-Carlo SE
-    (GOE samples) at one point; the corrected one is judged, the limit's O(1/d) gap is shown."""
-    from numeric.se_matrix import quadratic_se
+    (GOE samples) at one point; the corrected one is judged (numeric.se_matrix.montecarlo_tolerance), the limit's
+    O(1/d) gap is shown."""
+    from numeric.se_matrix import montecarlo_tolerance, quadratic_se
 
     p = params
     args = (p["d"], p["n"], p["lam"], p["gamma"], p["noise"])
     mc = quadratic_se(*args, method="montecarlo", samples=p["samples"], seed=p["seed"])
     limit, corrected = quadratic_se(*args), quadratic_se(*args, finite_d=True)
-    tolerance = max(MC_REL * mc.excess_risk, MC_SIGMAS * mc.excess_risk_err)
+    tolerance = montecarlo_tolerance(mc)
     ok = mc.converged and corrected.converged and abs(corrected.excess_risk - mc.excess_risk) <= tolerance
     return {**{k: p[k] for k in ("d", "n", "lam", "gamma", "noise", "samples", "seed")},
             "montecarlo": mc.excess_risk, "montecarlo_err": mc.excess_risk_err, "deterministic": limit.excess_risk,

@@ -118,6 +118,16 @@ class MatrixSEResult:
         return plain_dict(self)
 
 
+# Deterministic vs Monte-Carlo SE (the issue's criterion): agreement within 1e-3 relative or the Monte-Carlo error
+# bar, whichever is larger; MC_SIGMAS = 3 error bars so that an honest error bar passes 99.7 % of the time.
+MC_REL, MC_SIGMAS = 1e-3, 3.0
+
+
+def montecarlo_tolerance(mc: MatrixSEResult) -> float:
+    """max(MC_REL R_MC, MC_SIGMAS s.e.(R_MC)): how far a deterministic SE may sit from the Monte-Carlo SE ``mc``."""
+    return max(MC_REL * mc.excess_risk, MC_SIGMAS * mc.excess_risk_err)
+
+
 def quadratic_se(d, n, lam, gamma, noise, *, rank=None, method: str = "deterministic", samples: int = 200,
                  seed: int = 0, nodes: int = SE_NODES, merge: float = MERGE_TOLERANCE,
                  spikes: str = "limit", rtol: float | None = None, finite_d: bool = False) -> MatrixSEResult:

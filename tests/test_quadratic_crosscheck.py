@@ -77,7 +77,8 @@ def test_quadratic_report(tmp_path):
 
 def test_deterministic_vs_montecarlo_check():
     """The report's check at a small d: the corrected deterministic SE is judged, the limit's O(1/d) gap is shown."""
-    from crosscheck.tasks import MC_REL, MC_SIGMAS, montecarlo
+    from crosscheck.tasks import montecarlo
+    from numeric.se_matrix import MC_REL, MC_SIGMAS
 
     v = montecarlo({"d": 40, "n": 800.0, "lam": 12.0, "gamma": 1.0, "noise": 0.25, "samples": 400, "seed": 0})
     assert v["tolerance"] == pytest.approx(max(MC_REL * v["montecarlo"], MC_SIGMAS * v["montecarlo_err"]))
