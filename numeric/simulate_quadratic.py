@@ -28,7 +28,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .convex_psd import GaussianDesign, QuadraticDesign, solve_psd
-from .params import check_rank
+from .params import check_count, check_rank
 from .simulate import SimResult, check_simulation, finite_or_none, standard_error
 from .teachers import quadratic_teacher, quadratic_teacher_spectrum
 from .train_quadratic import check_width, train_quadratic_network
@@ -80,13 +80,18 @@ def check_blocks(blocks, d: int, gamma: float, rank: int | None) -> int | None:
     eigenvalue (the split would depend on a basis the teacher does not fix)."""
     if blocks is None:
         return None
-    if isinstance(blocks, bool) or not isinstance(blocks, (int, np.integer)) or not 1 <= blocks < d:
-        raise ValueError(f"blocks must be an integer in [1, d - 1] = [1, {d - 1}] (got {blocks!r})")
+    message = f"blocks must be an integer in [1, d - 1] = [1, {d - 1}] (got {blocks!r})"
+    try:
+        blocks = check_count("blocks", blocks, 1)
+    except ValueError:
+        raise ValueError(message) from None
+    if blocks >= d:
+        raise ValueError(message)
     s = quadratic_teacher_spectrum(d, gamma, rank)
     if not s[blocks - 1] > s[blocks]:
         raise ValueError(f"blocks = {blocks} splits a degenerate teacher eigenvalue (s_{blocks} = s_{blocks + 1} = "
                          f"{s[blocks]:.6g}): choose K where the teacher's spectrum drops")
-    return int(blocks)
+    return blocks
 
 
 def error_blocks(S_hat: np.ndarray, S_star: np.ndarray, directions: int) -> tuple[float, float, float]:

@@ -373,7 +373,7 @@ def test_huge_weight_decay_gives_zero_estimate_and_unit_risk(method):
         ((D, 20, 0.1, -0.5, NOISE), {"rank": 3}),
         ((D, 20, 0.1, GAMMA, NOISE), {"blocks": 0}),
         ((D, 20, 0.1, GAMMA, NOISE), {"blocks": D}),
-        ((D, 20, 0.1, GAMMA, NOISE), {"blocks": 2.0}),
+        ((D, 20, 0.1, GAMMA, NOISE), {"blocks": 2.5}),
         ((D, 20, 0.1, GAMMA, NOISE), {"blocks": True}),
         ((D, 20, 0.1, 0.0, NOISE), {"rank": 3, "blocks": 2}),  # splits the flat teacher's top eigenvalue
         ((D, 20, 0.1, GAMMA, NOISE), {"rank": 3, "blocks": 5}),  # splits its zero eigenvalue
@@ -460,3 +460,6 @@ def test_error_blocks_of_the_zero_estimate_are_the_teacher_spectrum():
     assert b.top == pytest.approx([s2[:K].sum()] * 2, rel=1e-12) and b.rest == pytest.approx([s2[K:].sum()] * 2, rel=1e-12)
     assert max(b.cross) <= 1e-25
     assert simulate_quadratic(d, 40, 1e6, GAMMA, NOISE, seeds=1, method="convex").to_dict()["error_blocks"] is None
+    # an integral float counts like the other integer options (rank, seeds, width)
+    same = simulate_quadratic(d, 40, 1e6, GAMMA, NOISE, seeds=2, method="convex", blocks=float(K)).error_blocks
+    assert same.top == b.top and same.rest == b.rest
