@@ -11,10 +11,10 @@ d^ell counts samples, and the finite-size allowance of SE vs simulation.
   points: |z| <= 2.5, where the uncorrected SE missed by up to 4.7 s.e. near the threshold). On real features
   (x x^T - I)/sqrt(d) the spec says the SE is low by roughly 3/d relative at d = 30-60 ("Finite d is not
   Gaussian"): allowance QUADRATIC_ALLOWANCE * SE / d with the constant 5 fixed from that statement before any
-  comparison. It is measured to be too small for the power-law teacher at under-sampled points (README, item 5: the
-  gap is 3.5-60 % at d = 100, set by the teacher's O(1) effective rank; at gamma = 1.5, Delta = 0, alpha = 0.1 it
-  decays like 1/d beyond d ~ 100 with gap * d ~ 35 up to d = 400), and to hold for a flat teacher of rank d/4 (the
-  universality control of crosscheck.run).
+  comparison. It is measured to be too small for the power-law teacher at under-sampled points (README quadratic
+  item 5, docs/quadratic_real_features.md: the gap is 3.5-60 % at d = 100, set by the teacher's O(1) effective
+  rank; at gamma = 1.5, Delta = 0, alpha = 0.1 it decays like 1/d beyond d ~ 100 with gap * d ~ 35 up to d = 400),
+  and to hold for a flat teacher of rank d/4 (the universality control of crosscheck.run).
 """
 
 from __future__ import annotations

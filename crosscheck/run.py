@@ -17,7 +17,7 @@ correspondence (+1), and simulations (d, alpha = n/d^2, c with lam = c sqrt(n), 
 under-sampled, interpolation threshold (alpha = 1/4), over-sampled and over-regularised points; c = 2.5
 puts the threshold lam/(2 n_eff) near the bulk edge 2 sigma. Plus a universality control: the under-sampled point
 (alpha = 0.1, c = 0.3, both noises) with a flat teacher of rank d/4 (gamma = 0; effective rank d/4, where the power
-law's is O(1)) on the real features, judged like the power-law points (README, quadratic item 5).
+law's is O(1)) on the real features, judged like the power-law points (docs/quadratic_real_features.md, section 2).
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ is what the state evolution's single Onsager factor 1 - df/n assumes. On the rea
 eigenvector v_k share the one variable g_k^2 = (v_k . x)^2: H ~ sum_k (W_k/(n - df)) g_k^2 + const with
 W_k = sum_j omega_kj ~ d, a chi-square in O(1) variables, so H_mu fluctuates by O(df_k/(n - df)) = O(1/n_eff)
 per learned direction. Samples with a large (v_k . x)^2 have a large leverage and their residuals are shrunk more,
-so the effective observation is biased along the learned directions (``effective_observation_bias``); README,
-quadratic item 5.
+so the effective observation is biased along the learned directions (``effective_observation_bias``);
+docs/quadratic_real_features.md, section 4.
 """
 
 from __future__ import annotations

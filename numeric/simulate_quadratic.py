@@ -16,7 +16,7 @@ per-seed risks and the eigenvalues of each S_hat (the learned spectra). With ``b
 teacher's eigenbasis V (eigenvalues decreasing), E = V^T (S_hat - S*) V:
     R = (||E_KK||^2 + 2 ||E_K,rest||^2 + ||E_rest,rest||^2) / ||S*||_F^2      (top, cross, rest)
 where K indexes the top K teacher directions: it tells whether an error sits in the learned directions or in the
-bulk (e.g. real features against the Gaussian design, README quadratic item 5).
+bulk (e.g. real features against the Gaussian design, docs/quadratic_real_features.md, section 3).
 """
 
 from __future__ import annotations

@@ -83,8 +83,8 @@ def test_gaussian_design_follows_the_prediction():
 @pytest.mark.parametrize(("phase", "noise"), CASES)
 def test_quadratic_features_follow_the_prediction(phase, noise):
     # the network's own features (the convex problem the trained network solves). Only the iid band is asserted:
-    # the SE is not their exact theory at finite d (README item 5: risk up to +18 % at alpha = 0.1); the stratified
-    # band comparison is printed and reported, not tuned.
+    # the SE is not their exact theory at finite d (docs/quadratic_real_features.md: risk up to +18 % at alpha = 0.1);
+    # the stratified band comparison is printed and reported, not tuned.
     assert _compare(phase, noise, "quadratic").agree
 
 
