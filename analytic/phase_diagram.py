@@ -314,7 +314,8 @@ def _derive(model: str, penalty: str, noiseless: bool, teacher: str) -> PhaseDia
         alpha_c, n_c = mc.peak_ratio(), peak_expansion().critical_samples
         notes = (f"PSD interpolation threshold (lam -> 0, pure-noise bulk): alpha = n/d^2 = J(0)/2 = {alpha_c}; with the "
                  f"diagonal pairs P(0)/(2d) of E[div], n_c = {n_c} exactly, half the d(d+1)/2 free parameters of a "
-                 "symmetric matrix; the peak laws on ell = 1 hold on that line (Delta > 0; Delta = 0 not derived)",)
+                 "symmetric matrix; the peak laws on ell = 1 hold on that line (Delta > 0; at Delta = 0 nothing feeds a "
+                 "pure-noise bulk, sigma^2 ~ R << 1, so there is no peak and ell = 1 is a boundary)",)
     regimes.sort(key=lambda r: (r.line is not None, sp.default_sort_key(r.logd_risk)))
     return PhaseDiagram(model, penalty, not noiseless, teacher, tuple(regimes), equations, notes)
 

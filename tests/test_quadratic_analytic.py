@@ -229,7 +229,7 @@ def test_quadratic_peak_laws():
         r = q.regime_at(1.0, kappa, 1.5)
         assert r is not None and r.line is not None and r.exponent_at(1.0, kappa, 1.5) == pytest.approx(expected)
     assert q.regime_at(1.0, 2.0, 1.5).name == "plateau"
-    assert not [r for r in derive("quadratic", noiseless=True).regimes if r.line is not None]  # Delta = 0: not derived
+    assert not [r for r in derive("quadratic", noiseless=True).regimes if r.line is not None]  # Delta = 0: no peak
 
 
 def test_quadratic_finite_rank_teacher_is_low_rank_matrix_sensing():
