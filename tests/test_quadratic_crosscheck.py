@@ -95,8 +95,8 @@ def test_peak_line_samples():
     assert peak_samples("diagonal")[0](100.0) == 100.0
 
 
-@pytest.mark.parametrize("gamma, kappa, ds", [(0.75, -1.0, [1e2, 1e3, 1e4]), (1.5, -1.0, [1e2, 1e3, 1e4]), (3.0, -2.0, [1e2, 1e3, 1e4])])
-def test_noiseless_peak_line_follows_the_adjoining_laws(gamma, kappa, ds):
+@pytest.mark.parametrize("gamma, kappa", [(0.75, -1.0), (1.5, -1.0), (3.0, -2.0)])
+def test_noiseless_peak_line_follows_the_adjoining_laws(gamma, kappa):
     """Delta = 0: no peak branch (nothing feeds a pure-noise bulk); on n = d(d+1)/4 the SE follows the larger of
     the adjoining noiseless laws (basis pursuit below, dense above) taken at ell = 1 -- measured, README."""
     from crosscheck.compare import EXPONENT_TOL
@@ -106,5 +106,5 @@ def test_noiseless_peak_line_follows_the_adjoining_laws(gamma, kappa, ds):
     assert not [r for r in diagram.regimes if r.line is not None]
     sides = [diagram.regime_at(1.0 + s, kappa, gamma) for s in (-1e-3, 1e-3)]
     expected = max(r.exponent_at(1.0, kappa, gamma) for r in sides)
-    ray = measure_ray(1.0, kappa, gamma, 0.0, ds, n_of_d=peak_samples("quadratic")[0], model="quadratic")
+    ray = measure_ray(1.0, kappa, gamma, 0.0, [1e2, 1e3, 1e4], n_of_d=peak_samples("quadratic")[0], model="quadratic")
     assert ray.converged and ray.exponent == pytest.approx(expected, abs=EXPONENT_TOL), (ray, [r.name for r in sides])
