@@ -131,8 +131,8 @@ def test_tree_sums_match_direct_sums():
 
 
 def test_isolated_spike_is_a_bump_of_its_own_mass():
-    """A spike far above a bulk: its own support component, of mass exactly its weight, centred near
-    s + sigma^2 sum_j p_j/(s - s_j) (the outlier shift)."""
+    """A spike far above a bulk: its own support component, of mass exactly its weight, with its centre of mass
+    exactly at s + sigma^2 sum_j p_j/(s - s_j) (the residue identity, as in the BBP test below)."""
     a = np.array([0.0, 10.0])
     p = np.array([0.999, 0.001])
     fc = free_convolution_semicircle(a, 1.0, masses=p, nodes=16)
@@ -140,7 +140,7 @@ def test_isolated_spike_is_a_bump_of_its_own_mass():
     lo, hi = fc.support[1]
     assert fc.integrate(lambda x: (x > lo - 1e-9).astype(float)) == pytest.approx(0.001, rel=1e-12)
     centre = fc.integrate(lambda x: x * (x > lo - 1e-9)) / 0.001
-    assert centre == pytest.approx(10 + 0.999 / 10, rel=2e-3)
+    assert centre == pytest.approx(10 + 0.999 / 10, rel=1e-12)
 
 
 def test_threshold_integrals_are_smooth_in_zeta():

@@ -23,7 +23,9 @@ def test_optimal_bad_input(capsys):
 
 def test_optimal_scaling_of_the_diagonal_network_matches_the_derived_exponents(capsys):
     # acceptance (issue 5): the SE minimiser's exponents of lam_opt and R(lam_opt) in d, over two decades
-    # (d = 1e10 ... 1e12), against the derived kappa_opt = (ell - 1)/2 and log_d R = -ell (1 - 1/(2 gamma))
+    # (d = 1e10 ... 1e12), against the derived kappa_opt = (ell - 1)/2 and log_d R = -ell (1 - 1/(2 gamma)), within the
+    # project's exponent tolerance 0.05 (crosscheck.compare.EXPONENT_TOL); the LASSO's log factors (test_optimal.py,
+    # test_slopes_undersampled) move these slopes by p/ln d ~ 0.02-0.04 here, inside it, as the acceptance allows
     code = main(shlex.split("optimal diagonal --scaling --ells 0.8,2.5 --gamma 1.5 --noise 0.5 --json"))
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["passed"] and out["ds"] == [1e10, 1e11, 1e12]

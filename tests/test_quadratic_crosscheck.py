@@ -25,9 +25,12 @@ def test_rates_in_n_eff_and_n_mean_the_same_ray():
 
 
 def test_variance_limited_ray_has_the_least_squares_exponent():
-    """n_eff = d^1.5 (n = d^2.5), small lam: the PSD least-squares variance d/n_eff, slope -1/2."""
+    """n_eff = d^1.5 (n = d^2.5), small lam: the PSD least-squares variance d/n_eff, slope -1/2. The K ~ d^(ell/(2 gamma))
+    teacher directions above the noise add ~K/d = d^(-1/2) relative to R, so the local slope approaches -1/2 from below,
+    its gap shrinking ~3x per decade (measured -0.528 at d = 1e3..1e4, -0.509 at 1e4..1e5): 0.02 covers the last pair."""
     ray = measure_ray(1.5, -0.1, 1.5, 0.5, [1e3, 1e4, 1e5], model="quadratic")
     assert ray.converged and ray.exponent == pytest.approx(-0.5, abs=0.02)
+    assert ray.slopes[-1] > ray.slopes[-2]  # approaching from below
 
 
 def test_check_point_in_the_sparse_regime():
@@ -37,14 +40,16 @@ def test_check_point_in_the_sparse_regime():
     assert pc.status == "agree", pc
 
 
-def test_claim_in_n_eff_holds_and_the_diagonal_law_fails():
+def test_claim_in_n_eff_holds_and_the_diagonal_law_is_not_confirmed():
     holds = check_claim("d/n_eff", "n_eff >> d, n_eff << d**2, lam << sqrt(n)", gamma=1.5, noise=0.5, points=2,
                         model="quadratic")
     assert holds["verdict"] == "holds", holds["points"]
-    # the diagonal network's interpolation law 1/log(d) is not the quadratic one (n_eff/d)^(2/5)
-    fails = check_claim("1/log(d)", "d**(1/2) << n_eff, n_eff << d, lam << sqrt(n)", gamma=1.5, noise=0.5, points=2,
+    # the diagonal network's interpolation law 1/log(d) is not the quadratic one (n_eff/d)^(2/5): the SE slopes there
+    # are still moving at d = 1e4 (README item 4), so no point may agree with the claim, and none settles on it
+    other = check_claim("1/log(d)", "d**(1/2) << n_eff, n_eff << d, lam << sqrt(n)", gamma=1.5, noise=0.5, points=2,
                         model="quadratic")
-    assert fails["verdict"] in ("fails", "inconclusive") and fails["verdict"] != "holds"
+    assert other["verdict"] != "holds" and all(p["status"] != "agrees" for p in other["points"]), other["points"]
+    assert all(p["derived_regime"] == "interpolation (noise fitted)" for p in other["points"])
 
 
 @pytest.mark.parametrize("design", ["quadratic", "gaussian"])

@@ -12,6 +12,7 @@ from numeric.convex import solve_lasso
 from numeric.se_lasso import lasso_se
 from numeric.simulate import sample_problem
 from numeric.spectra import (
+    ERROR_FACTOR,
     TABLE_TOL,
     compare_spectra,
     measured_spectrum_diagonal,
@@ -75,7 +76,7 @@ def test_sample_follows_the_cdf_and_the_mean():
     # an iid sample of the predicted law: exceeds its own 95 % band with probability 5 % per distance;
     # this seed is fixed, so the check is deterministic.
     assert c.agree, c
-    assert c.table_error <= 1.3 * TABLE_TOL
+    assert c.table_error <= ERROR_FACTOR * TABLE_TOL  # the node budget did not run out
     # the sample mean within 4 standard errors of the closed-form mean
     assert abs(x.mean() - p.mean) <= 4.0 * x.std() / math.sqrt(x.size)
     assert x.min() == 0.0 and abs(np.mean(x == 0) - p.atom) <= 4.0 * math.sqrt(p.atom * (1 - p.atom) / x.size)
@@ -145,7 +146,7 @@ def test_lasso_spectra_agree_with_the_prediction(phase, n, c, noise):
     spectra = measured_spectrum_diagonal(D, n, lam, GAMMA, noise, seeds=SEEDS, base_seed=0)
     pooled = compare_spectra(np.concatenate(spectra), p, bootstrap=200, seed=0)
     assert pooled.agree, pooled
-    assert pooled.table_error <= 1.3 * TABLE_TOL
+    assert pooled.table_error <= ERROR_FACTOR * TABLE_TOL  # the node budget did not run out
     per_seed = [compare_spectra(s, p, bootstrap=200, seed=0) for s in spectra]
     assert sum(r.agree for r in per_seed) >= SEEDS - 2, [(r.ks, r.ks_band, r.w1, r.w1_band) for r in per_seed]
     json.dumps(pooled.to_dict())

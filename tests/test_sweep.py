@@ -38,6 +38,13 @@ def stored(out) -> dict:
     return {e["key"]: json.dumps(e["value"], sort_keys=True) for e in points}
 
 
+def _complete_points(out) -> int:
+    """Points whose line is complete in the store (a killed writer may leave a torn last line)."""
+    path = out / "points.jsonl"
+    lines = path.read_text().split("\n")[:-1] if path.exists() else []
+    return sum('"key"' in line for line in lines)
+
+
 def test_parse_values():
     assert parse_values("d", "1e3:1e5:3") == [1000.0, 10000.0, 100000.0]
     assert parse_values("lam", "0.1, 2,1:4:2") == [0.1, 2.0, 1.0, 4.0]
@@ -118,12 +125,17 @@ def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(tmp_p
     out = tmp_path / "killed"
     command = [sys.executable, "-m", "crosscheck.cli", "sweep", "diagonal", "--what", "se", *SE_GRID,
                "--out", str(out), "--json"]
-    rng = random.Random()
+    rng = random.Random(20261129)
     for jobs in ("1", "2", "1"):
+        before = _complete_points(out)
         proc = subprocess.Popen(command + ["--jobs", jobs], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.2, 3.0))  # the interpreter starts in ~1 s, then the points take ~5 s
+        deadline = time.monotonic() + 120
+        while _complete_points(out) == before and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)  # kill only once this run has stored a point: the kill lands mid-sweep
+        time.sleep(rng.uniform(0.0, 0.3))  # the 64 points take ~5 s in all
         os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        assert proc.wait() == -signal.SIGKILL, "the sweep ended before the kill: nothing was interrupted"
+    assert 0 < _complete_points(out) < 64, "the kills must leave a partial store for the resume to finish"
     assert subprocess.run(command, stdout=subprocess.DEVNULL).returncode == 0
     assert stored(out) == stored(reference)
     assert len(stored(out)) == 64
