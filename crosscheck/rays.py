@@ -53,7 +53,7 @@ def measure_ray(ell: float, kappa: float, gamma: float, noise: float, ds, log_po
     def solve(d) -> bool:
         n = n_of_d(d) if n_of_d is not None else samples(model, d, ell)
         res = state_evolution(model, int(d), n, d**kappa, gamma, noise)
-        if not res.converged or res.message.startswith("noiseless recovery"):  # a floor, not a fixed point
+        if not res.converged or getattr(res, "recovered", False):  # a floor, not a fixed point
             messages.append(f"d={d:g} dropped, SE not converged: {res.message}")
             return False
         risks.append(res.excess_risk)

@@ -188,6 +188,8 @@ def decompose_quadratic(d, n, lam, gamma, noise, *, rank=None) -> RiskDecomposit
         return RiskDecomposition(*head, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, True, result.message)
     if not (math.isfinite(result.sigma2) and math.isfinite(result.zeta)):
         return _failed(head, result.message)
+    if result.recovered:  # exact recovery, as decompose_diagonal at n = d, Delta = 0: R and every term -> 0
+        return RiskDecomposition(*head[:-1], 0.0, 0.0, 0.0, 0.0, 0.0, float(d), 0.0, True, result.message)
     if d > TEACHER_ARRAY_MAX_D:
         raise ValueError(f"decompose_quadratic lists the teacher spectrum: d must be <= {TEACHER_ARRAY_MAX_D} (got {d})")
     zeta = result.zeta

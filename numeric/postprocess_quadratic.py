@@ -125,7 +125,7 @@ def postprocess_quadratic_se(d, n, lam, gamma, noise, *, rank=None, margin: floa
     se = quadratic_se(d, n, lam, gamma, noise, rank=rank) if se is None else se
     sigma2, zeta = se.sigma2, se.zeta
     if not (se.converged and math.isfinite(sigma2) and sigma2 > 0 and math.isfinite(zeta)) \
-            or se.message.startswith("noiseless recovery"):
+            or se.recovered:
         nan = math.nan
         return PostprocessQuadraticSE(nan, nan, nan, nan, nan, nan, margin, nan, nan, se, False,
                                       f"no finite SE fixed point: {se.message}")

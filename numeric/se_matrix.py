@@ -98,7 +98,8 @@ class MatrixSEResult:
     two equations; converged: residual (and, deterministic, the quadrature check) below the stated tolerance, else
     message says why; iterations: evaluations of the fixed-point equation; excess_risk_err: Monte-Carlo standard
     error of R (nan for the deterministic method); quadrature_error: the deterministic quadrature's relative mass
-    error (nan for Monte Carlo); samples: GOE samples (0 for the deterministic method).
+    error (nan for Monte Carlo); samples: GOE samples (0 for the deterministic method); recovered: Delta = 0 and
+    sigma^2 -> 0 (exact recovery): R -> 0, and the numbers reported are those at the search floor, not a fixed point.
     """
 
     excess_risk: float
@@ -113,6 +114,7 @@ class MatrixSEResult:
     excess_risk_err: float = math.nan
     quadrature_error: float = math.nan
     samples: int = 0
+    recovered: bool = False
 
     def to_dict(self) -> dict:
         return plain_dict(self)
@@ -295,7 +297,8 @@ def _solve(model, d, n, alpha, lam, noise, method, *, rtol: float | None = None,
             return MatrixSEResult(float(m), math.exp(floor), float(zeta), float(point.divergence(zeta)[0]), True,
                                   len(history), 0.0, method, f"noiseless recovery: F >= 0 down to sigma^2 = "
                                   f"{math.exp(floor):.3g}, so sigma^2 -> 0 and R -> 0 (R reported at that sigma^2)",
-                                  0.0 if method == "montecarlo" else math.nan, point.quadrature_error, model.samples)
+                                  0.0 if method == "montecarlo" else math.nan, point.quadrature_error, model.samples,
+                                  recovered=True)
         return MatrixSEResult(math.nan, math.nan, math.nan, math.nan, False, len(history), math.nan, method,
                               f"no fixed point: {exc}", math.nan, math.nan, model.samples)
     except ResourceLimit as exc:

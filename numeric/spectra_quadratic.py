@@ -30,9 +30,9 @@ import math
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .free_probability import free_convolution_semicircle
 from .params import check_count, check_dimension, check_gamma, check_nonnegative, check_rank
-from .se_matrix import SE_NODES, MatrixSEResult, quadratic_se, teacher_atoms
+from .postprocess_quadratic import se_convolution
+from .se_matrix import QUADRATURE_TOL, MatrixSEResult, quadratic_se
 from .simulate_quadratic import DESIGNS, METHODS, simulate_quadratic
 from .spectra import NETWORK_ZERO_TOL, START_NODES, SpectrumLaw, _Table, check_points
 from .teachers import quadratic_teacher_spectrum
@@ -58,9 +58,10 @@ class PredictedQuadraticSpectrum(SpectrumLaw):
         self.sigma2, self.zeta = float(se.sigma2), float(se.zeta)
         # the SE's own merged spectrum at the power of two just below sigma^2 (se_matrix._Deterministic.at); spikes
         # "exact": every support component (outlier bumps included) has quadrature nodes, so ``density`` sees them.
-        reference = 2.0 ** math.floor(math.log2(self.sigma2))
-        atoms, masses = teacher_atoms(d, gamma, rank, reference)
-        self.fc = free_convolution_semicircle(atoms, self.sigma2, masses=masses, nodes=SE_NODES, spikes="exact")
+        self.fc = se_convolution(d, gamma, rank, self.sigma2)
+        if not self.fc.mass_error <= QUADRATURE_TOL:
+            raise ArithmeticError(f"the predicted spectrum's quadrature mass error {self.fc.mass_error:.3g} is above "
+                                  f"{QUADRATURE_TOL:.3g}")
         self.v_top = max(hi for _, hi in self.fc.support) - self.zeta
         self.atom = float(self._cdf_y(self.zeta))
         order = np.argsort(self.fc.x)
@@ -145,7 +146,7 @@ def predicted_spectrum_quadratic(d, n, lam, gamma, noise, *, rank=None) -> Predi
     se = quadratic_se(d, n, lam, gamma, noise, rank=rank)
     if not se.converged:
         raise ValueError(f"the quadratic SE did not converge: {se.message}")
-    if not se.sigma2 < math.inf or se.message.startswith("noiseless recovery"):
+    if not se.sigma2 < math.inf or se.recovered:
         raise ValueError(f"the SE fixed point has sigma^2 -> 0 (exact recovery): no spectrum to predict ({se.message})")
     return PredictedQuadraticSpectrum(d, n, lam, gamma, noise, rank, se)
 

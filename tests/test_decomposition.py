@@ -203,6 +203,11 @@ def test_quadratic_terms_sum_to_the_se_risk(d, n, lam, noise, rank):
     assert r.learned == pytest.approx(np.count_nonzero(quadratic_teacher_spectrum(d, 1.5, rank) > se.zeta), abs=1e-9)
 
 
+def test_quadratic_exact_recovery_is_zero_not_the_search_floor():
+    r = decompose_quadratic(30, 1800, 0.0, 1.5, 0.0)  # n = 2 d^2 > d(d+1)/2, Delta = 0, lam = 0
+    assert r.converged and r.excess_risk == 0 and sum(r.terms().values()) == 0 and "recovery" in r.message
+
+
 def test_quadratic_plateau_is_all_missed_signal():
     r = decompose_quadratic(200, 200**2, 1e6, 1.5, 0.5)
     assert r.converged and r.learned == 0 and r.excess_risk == pytest.approx(1.0, rel=1e-12)

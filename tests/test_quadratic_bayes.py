@@ -71,3 +71,12 @@ def test_flat_finite_rank_teacher_bayes_below_every_lambda():
     assert bayes.excess_risk < min(risks)
     with pytest.raises(ValueError, match="finite --rank"):
         bayes_se_quadratic(40, 400, 0.0, 0.5)
+
+
+def test_tiny_label_noise_is_resolved_not_taken_for_noiseless():
+    """Over-sampled (alpha = 2) with Delta -> 0+: sigma^2 ~ Delta/(4 alpha - 2 mmse'(0)) > 0, so R_BO is linear in
+    Delta down to 1e-13, converged, and not the noiseless answer 0 (a fixed relative floor used to swallow it)."""
+    risks = [bayes_se_quadratic(30, 1800, 1.5, noise) for noise in (1e-13, 1e-11, 1e-9)]
+    assert all(r.converged and r.excess_risk > 0 for r in risks)
+    assert risks[1].excess_risk / risks[0].excess_risk == pytest.approx(100, rel=1e-6)
+    assert risks[2].excess_risk / risks[1].excess_risk == pytest.approx(100, rel=1e-6)

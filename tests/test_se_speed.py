@@ -39,7 +39,7 @@ def _reference_risk(d, alpha, noise, lam, gamma, new):
         return 1.0 - (noise + 2.0 * m(x)) / (4.0 * alpha * math.exp(x))
 
     x = math.log(new.sigma2)
-    if new.message.startswith("noiseless recovery"):  # reported at the search floor: F >= 0 there, R = m(floor)
+    if new.recovered:  # reported at the search floor: F >= 0 there, R = m(floor)
         assert F(x) >= 0.0
         return m(x)
     half = REF_HALF_WIDTH
