@@ -48,7 +48,7 @@ from scipy.optimize import brentq
 from .free_probability import free_convolution_semicircle
 from .params import check_dimension, check_gamma, check_nonnegative
 from .se_lasso import plain_dict
-from .se_matrix import SE_NODES, QUADRATURE_TOL, MatrixSEResult, quadratic_se, teacher_atoms
+from .se_matrix import SE_NODES, QUADRATURE_TOL, MatrixSEResult, goe_observation, quadratic_se, teacher_atoms
 from .teachers import quadratic_teacher_spectrum
 
 POSTPROCESSORS = ("lasso", "debias", "prune", "prune_debias")
@@ -146,10 +146,7 @@ def montecarlo_postprocess(d: int, gamma: float, sigma2: float, zeta: float, t: 
     s = quadratic_teacher_spectrum(d, gamma, rank)
     out = {name: [] for name in (*POSTPROCESSORS, "observation")}
     for _ in range(samples):
-        g = rng.standard_normal((d, d))
-        Y = math.sqrt(sigma2 / (2.0 * d)) * (g + g.T)
-        Y[np.diag_indices(d)] += s
-        mu, U = np.linalg.eigh(Y)
+        mu, U = np.linalg.eigh(goe_observation(s, sigma2, rng.standard_normal((d, d))))
         values = spectral_postprocess(mu, zeta, t) | {"observation": mu}
         for name, v in values.items():
             out[name].append(float(np.sum(((U * v) @ U.T - np.diag(s)) ** 2)) / d)

@@ -634,6 +634,15 @@ class _MonteCarlo:
         return float(np.std(influence, ddof=1) / math.sqrt(influence.size))
 
 
+def goe_observation(s: np.ndarray, sigma2: float, g: np.ndarray) -> np.ndarray:
+    """diag(s) + sigma W, W = (g + g^T)/sqrt(2 d) the GOE (W_ij ~ N(0, 1/d), W_ii ~ N(0, 2/d)), from standard normals g
+    of shape (d, d) or a batch (b, d, d); rotation invariance lets the teacher S* be diagonal."""
+    d = s.size
+    y = (math.sqrt(sigma2) / math.sqrt(2.0 * d)) * (g + np.swapaxes(g, -1, -2))
+    y[..., np.arange(d), np.arange(d)] += s
+    return y
+
+
 class _MonteCarloPoint:
     """Eigenvalues mu (increasing) of diag(s) + sigma W_b per sample, with the overlap sums
     c_i = sum_k s_k U_ki^2 and q_i = sum_k s_k^2 U_ki^2, so that sum_k (f_i - s_k)^2 U_ki^2 = f_i^2 - 2 f_i c_i + q_i
@@ -644,7 +653,6 @@ class _MonteCarloPoint:
     def __init__(self, s, samples, seed, sigma2):
         self.s = s
         self.d = d = s.size
-        sigma = math.sqrt(sigma2)
         self.mu, self.c, self.q = [], [], []
         batch = max(1, _MC_BATCH_FLOATS // (d * d))
         # single-threaded BLAS: for these sizes batched eigh on one thread beats threaded eigh one at a time
@@ -652,9 +660,7 @@ class _MonteCarloPoint:
             for first in range(0, samples, batch):
                 g = np.stack([np.random.default_rng([seed, b]).standard_normal((d, d))
                               for b in range(first, min(first + batch, samples))])
-                y = (sigma / math.sqrt(2.0 * d)) * (g + g.transpose(0, 2, 1))  # W_ij ~ N(0, 1/d), W_ii ~ N(0, 2/d)
-                y[:, np.arange(d), np.arange(d)] += s
-                mu, u = np.linalg.eigh(y)
+                mu, u = np.linalg.eigh(goe_observation(s, sigma2, g))
                 u2 = u * u
                 self.mu += list(mu)
                 self.c += list(np.einsum("k,bki->bi", s, u2))

@@ -32,7 +32,7 @@ from threadpoolctl import threadpool_limits
 
 from .params import check_count, check_dimension, check_gamma, check_nonnegative, check_rank
 from .postprocess_quadratic import se_convolution
-from .se_matrix import QUADRATURE_TOL, MatrixSEResult, quadratic_se
+from .se_matrix import QUADRATURE_TOL, MatrixSEResult, goe_observation, quadratic_se
 from .simulate_quadratic import DESIGNS, METHODS, simulate_quadratic
 from .spectra import NETWORK_ZERO_TOL, START_NODES, SpectrumLaw, _Table, check_points
 from .teachers import quadratic_teacher_spectrum
@@ -110,11 +110,8 @@ class PredictedQuadraticSpectrum(SpectrumLaw):
         """One finite-d SE draw of the d eigenvalues: (mu_i - zeta)_+, mu = eig(diag(s) + sigma W), W GOE with
         W_ij ~ N(0, 1/d), W_ii ~ N(0, 2/d) (rotation invariance lets S* be diagonal)."""
         s = quadratic_teacher_spectrum(self.d, self.gamma, self.rank)
-        g = rng.standard_normal((self.d, self.d))
-        y = math.sqrt(self.sigma2 / (2.0 * self.d)) * (g + g.T)
-        y[np.diag_indices(self.d)] += s
         with threadpool_limits(limits=1, user_api="blas"):
-            mu = np.linalg.eigvalsh(y)
+            mu = np.linalg.eigvalsh(goe_observation(s, self.sigma2, rng.standard_normal((self.d, self.d))))
         return np.maximum(mu - self.zeta, 0.0)
 
     def table(self) -> _Table:
