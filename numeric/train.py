@@ -22,9 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 
 from .convex import scaled_design
+from .lbfgs import minimize_with_restarts
 from .params import check_nonnegative, check_solver_budget
 
 # Default gradient tolerance, on ||grad L||_inf over (a, w). Measured max |theta_net - theta_lasso|
@@ -39,10 +39,6 @@ DEFAULT_GTOL = 1e-8
 # Default cap on L-BFGS iterations (measured need at gtol = 1e-8: <= ~6000 at d = 1000, n = d/2,
 # lam = 0.03 sqrt(n/d); ~1000 at mid lam).
 DEFAULT_MAX_ITER = 50_000
-
-# L-BFGS memory. 30 pairs instead of scipy's 10: measured 1.7x fewer iterations (d = 1000, n = 2000,
-# mid lam) and less wall time, the O(30 d) extra per iteration being small next to the O(n d) gradient.
-_MEMORY = 30
 
 
 @dataclass(frozen=True)
@@ -100,23 +96,13 @@ def train_diagonal_network(
     lam = check_nonnegative("lam", lam)
     check_solver_budget("gtol", gtol, max_iter)
     d = A.shape[1]
-    z = rng.standard_normal(2 * d)
-    iterations, runs, res = 0, 0, None
-    while True:
-        r = y - A @ (z[:d] * z[d:])
-        grad = _loss_change(z, A, y, lam, z, r)[1]
-        grad_norm = float(np.max(np.abs(grad)))
-        if grad_norm <= gtol or iterations >= max_iter or (res is not None and res.nit == 0):
-            break
-        res = minimize(
-            _loss_change, z, args=(A, y, lam, z.copy(), r), jac=True, method="L-BFGS-B",
-            options={"maxiter": int(max_iter) - iterations, "maxfun": 10 * int(max_iter), "gtol": gtol,
-                     "ftol": 0.0, "maxcor": _MEMORY},
-        )
-        z, iterations, runs = res.x, iterations + int(res.nit), runs + 1
+    run = minimize_with_restarts(lambda z, z_ref, r_ref: _loss_change(z, A, y, lam, z_ref, r_ref),
+                                 rng.standard_normal(2 * d), lambda z: (z.copy(), y - A @ (z[:d] * z[d:])),
+                                 gtol, max_iter)
+    z, r, grad_norm = run.x, run.reference[1], run.grad_norm
     converged = grad_norm <= gtol
     verdict = f"||grad||_inf = {grad_norm:.2e} {'<=' if converged else '>'} gtol = {gtol:.0e}"
-    last = f"; last L-BFGS-B status: {res.message}" if res is not None else ""
-    message = f"{verdict} after {iterations} L-BFGS iterations in {runs} run(s){last}"
+    last = f"; last L-BFGS-B status: {run.last_status}" if run.last_status is not None else ""
+    message = f"{verdict} after {run.iterations} L-BFGS iterations in {run.runs} run(s){last}"
     loss = 0.5 * float(r @ r) + 0.5 * lam * float(z @ z)
-    return TrainedNetwork(z[:d], z[d:], z[:d] * z[d:], loss, grad_norm, iterations, converged, message)
+    return TrainedNetwork(z[:d], z[d:], z[:d] * z[d:], loss, grad_norm, run.iterations, converged, message)

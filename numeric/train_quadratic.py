@@ -28,9 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 
 from .convex_psd import QuadraticDesign
+from .lbfgs import minimize_with_restarts
 from .params import check_count, check_nonnegative, check_solver_budget
 
 # Default gradient tolerance, on ||grad L||_inf / (n/d): the Hessian of F is A*A ~ (2n/d) I, so the
@@ -47,9 +47,6 @@ DEFAULT_GTOL = 1e-9
 # n = d^2/2 .. 2 d^2, ~2900 at d = 100, n = d^2/4, lam = 0.04 n/d, Delta = 0, ~6200 at n = d(d+1)/2,
 # lam = 0, Delta = 0 (d = 20). The cap only stops a pathological run, which is then reported.
 DEFAULT_MAX_ITER = 50_000
-
-# L-BFGS memory, as in train.py (30 pairs instead of scipy's 10).
-_MEMORY = 30
 
 
 @dataclass(frozen=True)
@@ -110,27 +107,22 @@ def train_quadratic_network(
     n, d = design.n, design.d
     p = d if width is None else check_width(width, d)
     scale = n / d  # gradients are reported per n/d samples (DEFAULT_GTOL)
-    W = initial_weights(p, d, rng)
-    iterations, runs, res = 0, 0, None
-    while True:
-        S = W.T @ W
-        r = design.apply(S) - y
-        grad = _loss_change(W.ravel(), W.shape, design, y, lam, W, r)[1]
-        grad_norm = float(np.max(np.abs(grad))) / scale
-        if grad_norm <= gtol or iterations >= max_iter or (res is not None and res.nit == 0):
-            break
-        res = minimize(
-            _loss_change, W.ravel(), args=(W.shape, design, y, lam, W.copy(), r), jac=True, method="L-BFGS-B",
-            options={"maxiter": max_iter - iterations, "maxfun": 10 * max_iter, "gtol": gtol * scale,
-                     "ftol": 0.0, "maxcor": _MEMORY},
-        )
-        W, iterations, runs = res.x.reshape(W.shape), iterations + int(res.nit), runs + 1
+    shape = (p, d)
+
+    def reference(w):
+        W = w.reshape(shape)
+        return W.copy(), design.apply(W.T @ W) - y
+
+    run = minimize_with_restarts(lambda w, W_ref, r_ref: _loss_change(w, shape, design, y, lam, W_ref, r_ref),
+                                 initial_weights(p, d, rng).ravel(), reference, gtol * scale, max_iter)
+    W, r, grad_norm = run.x.reshape(shape), run.reference[1], run.grad_norm / scale
+    S = W.T @ W
     converged = grad_norm <= gtol
     verdict = f"||grad L||_inf / (n/d) = {grad_norm:.2e} {'<=' if converged else '>'} gtol = {gtol:.0e}"
-    last = f"; last L-BFGS-B status: {res.message}" if res is not None else ""
-    message = f"{verdict} after {iterations} L-BFGS iterations in {runs} run(s), width {p}{last}"
+    last = f"; last L-BFGS-B status: {run.last_status}" if run.last_status is not None else ""
+    message = f"{verdict} after {run.iterations} L-BFGS iterations in {run.runs} run(s), width {p}{last}"
     loss = 0.5 * float(r @ r) + lam * float(np.trace(S))
-    return TrainedQuadraticNetwork(W, S, loss, grad_norm, iterations, converged, message)
+    return TrainedQuadraticNetwork(W, S, loss, grad_norm, run.iterations, converged, message)
 
 
 def check_width(width, d: int) -> int:
