@@ -48,7 +48,8 @@ from scipy.optimize import brentq
 from .free_probability import free_convolution_semicircle
 from .params import check_dimension, check_gamma, check_nonnegative
 from .se_lasso import plain_dict
-from .se_matrix import SE_NODES, QUADRATURE_TOL, MatrixSEResult, goe_observation, quadratic_se, teacher_atoms
+from .se_matrix import (SE_NODES, QUADRATURE_TOL, MatrixSEResult, goe_observation, quadratic_se, spectral_divergence,
+                        teacher_atoms)
 from .teachers import quadratic_teacher_spectrum
 
 POSTPROCESSORS = ("lasso", "debias", "prune", "prune_debias")
@@ -167,13 +168,6 @@ def soft_threshold_jacobian(mu, zeta: float) -> tuple[np.ndarray, np.ndarray]:
     omega = np.where(same, (above[:, None] & above[None, :]).astype(float), (f[:, None] - f[None, :]) / np.where(same, 1.0, dmu))
     np.fill_diagonal(omega, 0.0)
     return above.astype(float), omega
-
-
-def spectral_divergence(mu, zeta: float) -> float:
-    """div of U (Lambda - zeta)_+ U^T on Sym(d) (Frobenius-orthonormal basis):
-    #{mu_i > zeta} + (1/2) sum_{i != j} (f(mu_i) - f(mu_j))/(mu_i - mu_j) (``soft_threshold_jacobian``)."""
-    above, omega = soft_threshold_jacobian(mu, zeta)
-    return float(above.sum() + 0.5 * omega.sum())
 
 
 @dataclass(frozen=True)

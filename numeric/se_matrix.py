@@ -634,6 +634,18 @@ class _MonteCarlo:
         return float(np.std(influence, ddof=1) / math.sqrt(influence.size))
 
 
+def spectral_divergence(mu, zeta: float) -> float:
+    """div of U (Lambda - zeta)_+ U^T on Sym(d) (Frobenius-orthonormal basis), f = (mu - zeta)_+:
+    #{mu_i > zeta} + (1/2) sum_{i != j} (f(mu_i) - f(mu_j))/(mu_i - mu_j) = K + K (K - 1)/2 + sum_{mu_i > zeta >= mu_j}
+    (mu_i - zeta)/(mu_i - mu_j), K = #{mu_i > zeta} (pairs both above give 1, both below 0)."""
+    mu = np.asarray(mu, dtype=float)
+    above = mu > zeta
+    count = int(np.count_nonzero(above))
+    hi, lo = mu[above], mu[~above]
+    mixed = float(np.sum((hi[:, None] - zeta) / (hi[:, None] - lo[None, :]))) if hi.size and lo.size else 0.0
+    return count + count * (count - 1) / 2.0 + mixed
+
+
 def goe_observation(s: np.ndarray, sigma2: float, g: np.ndarray) -> np.ndarray:
     """diag(s) + sigma W, W = (g + g^T)/sqrt(2 d) the GOE (W_ij ~ N(0, 1/d), W_ii ~ N(0, 2/d)), from standard normals g
     of shape (d, d) or a batch (b, d, d); rotation invariance lets the teacher S* be diagonal."""
@@ -667,13 +679,6 @@ class _MonteCarloPoint:
                 self.q += list(np.einsum("k,bki->bi", s * s, u2))
         self.top = max(float(mu[-1]) for mu in self.mu) + 1.0
 
-    def _div(self, mu, zeta):
-        above = mu > zeta
-        count = int(np.count_nonzero(above))
-        hi, lo = mu[above], mu[~above]
-        mixed = float(np.sum((hi[:, None] - zeta) / (hi[:, None] - lo[None, :]))) if hi.size and lo.size else 0.0
-        return count + count * (count - 1) / 2.0 + mixed
-
     def _error(self, b, zeta):
         f = np.maximum(self.mu[b] - zeta, 0.0)
         return float(np.sum(f * f - 2.0 * f * self.c[b] + self.q[b])) / self.d
@@ -681,11 +686,11 @@ class _MonteCarloPoint:
     def per_sample(self, zeta):
         """(m_b, div_b/d^2) for every sample."""
         m = np.array([self._error(b, zeta) for b in range(len(self.mu))])
-        return m, np.array([self._div(mu, zeta) for mu in self.mu]) / self.d**2
+        return m, np.array([spectral_divergence(mu, zeta) for mu in self.mu]) / self.d**2
 
     def mean_divergence(self, zeta):
         """Sample mean of div_b/d^2."""
-        return float(np.mean([self._div(mu, zeta) for mu in self.mu])) / self.d**2
+        return float(np.mean([spectral_divergence(mu, zeta) for mu in self.mu])) / self.d**2
 
     def divergence(self, zeta):
         """(P, J/2) with P/(2d) + J/2 = the sample mean of div_b/d^2; P = mean fraction of eigenvalues above zeta."""
