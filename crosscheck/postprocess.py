@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from numeric.convex import solve_lasso
 from numeric.fits import local_slope
@@ -34,7 +33,6 @@ from numeric.postprocess import (
     postprocess_se,
     refit,
 )
-from numeric.convex_psd import solve_psd
 from numeric.postprocess_quadratic import POSTPROCESSORS as POSTPROCESSORS_QUADRATIC
 from numeric.postprocess_quadratic import (
     effective_observation_quadratic,
@@ -44,13 +42,11 @@ from numeric.postprocess_quadratic import (
     refit_quadratic,
     se_convolution,
 )
-from numeric.simulate import METHODS, check_simulation, sample_problem, standard_error
-from numeric.simulate_quadratic import DESIGNS, sample_quadratic_problem
+from numeric.simulate import METHODS, check_simulation, seeded_fits, standard_error
+from numeric.simulate_quadratic import DESIGNS, seeded_fits_quadratic
 from numeric.simulate_quadratic import METHODS as QUADRATIC_METHODS
 from numeric.spectra import NETWORK_ZERO_TOL
 from numeric.spectra_quadratic import CONVEX_ZERO_TOL
-from numeric.train import train_diagonal_network
-from numeric.train_quadratic import train_quadratic_network
 
 from .models import QUADRATIC_RAY_DS, allowance, samples
 
@@ -76,16 +72,6 @@ RATE_DS = tuple(10.0**k for k in range(4, 11)) + (1e15, 1e20)
 LOG_TOL = 0.5
 # Distance of a ray from the nearest regime boundary in kappa when a regime is unbounded on that side.
 _OFFSET = 0.3
-
-
-def _simulated_fit(method: str, X, y, lam, rng):
-    """(theta_hat, support, converged, message) of the LASSO solve or the trained network."""
-    with threadpool_limits(limits=1, user_api="blas"):  # as numeric.simulate: one BLAS thread
-        if method == "lasso":
-            fit = solve_lasso(X, y, lam)
-            return fit.theta, fit.theta != 0, fit.converged, fit.message
-        fit = train_diagonal_network(X, y, lam, rng=rng)
-        return fit.theta, np.abs(fit.theta) > NETWORK_ZERO, fit.converged, fit.message
 
 
 def _summary(values) -> dict:
@@ -120,12 +106,11 @@ def run_postprocess(d, n, lam, gamma, noise, *, simulate: bool = False, seeds: i
         stats = {"residual_var_ratio": [], "residual_mean": [], "noise_std_ratio": [], "ks_pvalue": [], "df": [],
                  "support_mismatch": []}
         failures = []
-        for k in range(seeds):
-            rng = np.random.default_rng(np.random.SeedSequence([base_seed, k]))
-            theta_star, X, y = sample_problem(d, n, gamma, noise, rng)
-            theta_hat, support, converged, message = _simulated_fit(method, X, y, lam, rng)
-            if not converged:
-                failures.append(f"seed {k}: {message}")
+        for k, theta_star, X, y, fit in seeded_fits(d, n, lam, gamma, noise, seeds, method, base_seed=base_seed):
+            theta_hat = fit.theta
+            support = theta_hat != 0 if method == "lasso" else np.abs(theta_hat) > NETWORK_ZERO
+            if not fit.converged:
+                failures.append(f"seed {k}: {fit.message}")
             try:
                 obs = effective_observation(X, y, theta_hat, support)
             except ValueError as exc:
@@ -398,17 +383,11 @@ def run_postprocess_quadratic(d, n, lam, gamma, noise, *, simulate: bool = False
         risks = {name: [] for name in (*POSTPROCESSORS_QUADRATIC, "observation", "refit")}
         stats = {k: [] for k in ("sigma_hat2_ratio", "zeta_ratio", "df_ratio", "ks", "ks_pvalue")}
         failures = []
-        for k in range(seeds):
-            rng = np.random.default_rng(np.random.SeedSequence([base_seed, k]))
-            with threadpool_limits(limits=1, user_api="blas"):
-                S_star, A, y = sample_quadratic_problem(d, n, gamma, noise, rng, design=design)
-                if method == "network":
-                    fit = train_quadratic_network(A.X, y, lam, rng=rng, width=d)
-                else:
-                    fit = solve_psd(A, y, lam)
-                obs = effective_observation_quadratic(A, y, fit.S, lam)
-                est = postprocess_estimates_quadratic(obs, fit.S, pred.margin)
-                est["refit"] = refit_quadratic(A, y, fit.S, NETWORK_ZERO_TOL if method == "network" else CONVEX_ZERO_TOL)
+        for k, S_star, A, y, fit in seeded_fits_quadratic(d, n, lam, gamma, noise, seeds, method, design, width=d,
+                                                          base_seed=base_seed):  # (one BLAS thread, as there)
+            obs = effective_observation_quadratic(A, y, fit.S, lam)
+            est = postprocess_estimates_quadratic(obs, fit.S, pred.margin)
+            est["refit"] = refit_quadratic(A, y, fit.S, NETWORK_ZERO_TOL if method == "network" else CONVEX_ZERO_TOL)
             if not fit.converged:
                 failures.append(f"seed {k}: {fit.message}")
             if not obs.converged:

@@ -71,14 +71,10 @@ def check_simulation(d, n, lam, gamma, noise, seeds, base_seed, method, methods,
     return d, check_count("n", n, 1), lam, gamma, noise, check_count("seeds", seeds, 1), check_count("base_seed", base_seed, 0)
 
 
-def simulate_diagonal(
-    d, n, lam, gamma, noise, *, seeds: int = 8, method: str = "network", teacher: str = "signs", base_seed: int = 0
-) -> SimResult:
-    """Mean excess risk ||theta_hat - theta*||^2 / d over ``seeds`` independent draws (module docstring)."""
-    d, n, lam, gamma, noise, seeds, base_seed = check_simulation(d, n, lam, gamma, noise, seeds, base_seed, method, METHODS)
-    if teacher not in VARIANTS:
-        raise ValueError(f"unknown teacher variant {teacher!r} (choose from {', '.join(VARIANTS)})")
-    risks, failures = [], []
+def seeded_fits(d, n, lam, gamma, noise, seeds, method, teacher="signs", base_seed=0):
+    """For seed k = 0 .. seeds - 1: rng = default_rng(SeedSequence([base_seed, k])), the problem drawn from it
+    (``sample_problem``), then the fit (the network initialised from the same rng, or the LASSO); yields
+    (k, theta*, X, y, fit). Arguments are the caller's, already validated (``check_simulation``)."""
     for k in range(seeds):
         rng = np.random.default_rng(np.random.SeedSequence([base_seed, k]))
         theta_star, X, y = sample_problem(d, n, gamma, noise, rng, teacher)
@@ -87,6 +83,18 @@ def simulate_diagonal(
         # the optimiser's path, no longer depends on the machine's thread count.
         with threadpool_limits(limits=1, user_api="blas"):
             fit = train_diagonal_network(X, y, lam, rng=rng) if method == "network" else solve_lasso(X, y, lam)
+        yield k, theta_star, X, y, fit
+
+
+def simulate_diagonal(
+    d, n, lam, gamma, noise, *, seeds: int = 8, method: str = "network", teacher: str = "signs", base_seed: int = 0
+) -> SimResult:
+    """Mean excess risk ||theta_hat - theta*||^2 / d over ``seeds`` independent draws (module docstring)."""
+    d, n, lam, gamma, noise, seeds, base_seed = check_simulation(d, n, lam, gamma, noise, seeds, base_seed, method, METHODS)
+    if teacher not in VARIANTS:
+        raise ValueError(f"unknown teacher variant {teacher!r} (choose from {', '.join(VARIANTS)})")
+    risks, failures = [], []
+    for k, theta_star, _, _, fit in seeded_fits(d, n, lam, gamma, noise, seeds, method, teacher, base_seed):
         if not fit.converged:
             failures.append(f"seed {k}: {fit.message}")
         risks.append(float(np.sum((fit.theta - theta_star) ** 2) / d))

@@ -112,6 +112,25 @@ def sample_quadratic_problem(d: int, n: int, gamma: float, noise: float, rng: np
     return S_star, A, A.apply(S_star) + math.sqrt(noise) * rng.standard_normal(n)
 
 
+def seeded_fits_quadratic(d, n, lam, gamma, noise, seeds, method, design="quadratic", width=None, rank=None,
+                          base_seed=0):
+    """For seed k = 0 .. seeds - 1: rng = default_rng(SeedSequence([base_seed, k])), the problem drawn from it
+    (``sample_quadratic_problem``), then the fit (the network of width p initialised from the same rng, or the convex
+    solve); yields (k, S*, A, y, fit). Arguments are the caller's, already validated.
+
+    Everything runs with one BLAS thread, the caller's work on each yielded fit included (it is yielded inside the
+    limit): these products (n x d by d x d) ran 20-75x slower with OpenBLAS threads contending for the 2 shared
+    cores (measured at d = 30, 60 for both methods), and the rounding of the labels and of every step, hence the
+    optimiser's path, no longer depends on the machine's thread count (measured: 346 vs 347 L-BFGS iterations with
+    1 vs 2 threads)."""
+    for k in range(seeds):
+        rng = np.random.default_rng(np.random.SeedSequence([base_seed, k]))
+        with threadpool_limits(limits=1, user_api="blas"):
+            S_star, A, y = sample_quadratic_problem(d, n, gamma, noise, rng, design=design, rank=rank)
+            fit = train_quadratic_network(A.X, y, lam, rng=rng, width=width) if method == "network" else solve_psd(A, y, lam)
+            yield k, S_star, A, y, fit
+
+
 def simulate_quadratic(
     d, n, lam, gamma, noise, *, seeds: int = 8, method: str = "network", design: str = "quadratic",
     width: int | None = None, rank: int | None = None, base_seed: int = 0, blocks: int | None = None,
@@ -135,20 +154,8 @@ def simulate_quadratic(
     rank = check_rank(rank, d)
     blocks = check_blocks(blocks, d, gamma, rank)
     risks, spectra, failures, split = [], [], [], []
-    for k in range(seeds):
-        rng = np.random.default_rng(np.random.SeedSequence([base_seed, k]))
-        # one BLAS thread: these products (n x d by d x d) ran 20-75x slower with OpenBLAS threads
-        # contending for the 2 shared cores (measured at d = 30, 60 for both methods), and the rounding
-        # of the labels and of every step, hence the optimiser's path, no longer depends on the
-        # machine's thread count (measured: 346 vs 347 L-BFGS iterations with 1 vs 2 threads).
-        with threadpool_limits(limits=1, user_api="blas"):
-            S_star, A, y = sample_quadratic_problem(d, n, gamma, noise, rng, design=design, rank=rank)
-            if method == "network":
-                fit = train_quadratic_network(A.X, y, lam, rng=rng, width=p)
-                eigenvalues = np.linalg.eigvalsh(fit.S)
-            else:
-                fit = solve_psd(A, y, lam)
-                eigenvalues = fit.eigenvalues
+    for k, S_star, _, _, fit in seeded_fits_quadratic(d, n, lam, gamma, noise, seeds, method, design, p, rank, base_seed):
+        eigenvalues = np.linalg.eigvalsh(fit.S) if method == "network" else fit.eigenvalues
         if not fit.converged:
             failures.append(f"seed {k}: {fit.message}")
         risks.append(float(np.sum((fit.S - S_star) ** 2) / np.sum(S_star**2)))

@@ -31,15 +31,12 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy.special import erf, log_ndtr, logsumexp
-from threadpoolctl import threadpool_limits
 
-from .convex import solve_lasso
 from .gaussian import normal_tail, tail_moments
 from .params import check_count, check_diagonal_params
 from .se_lasso import SEResult, lasso_se, lasso_se_estimates
-from .simulate import check_simulation, sample_problem
+from .simulate import check_simulation, seeded_fits
 from .teachers import VARIANTS, teacher_magnitudes
-from .train import train_diagonal_network
 
 METHODS = ("lasso", "network")
 
@@ -435,11 +432,7 @@ def measured_spectrum_diagonal(
     if not (isinstance(zero_tol, (int, float)) and math.isfinite(zero_tol) and zero_tol >= 0):
         raise ValueError(f"zero_tol must be a finite number >= 0 (got {zero_tol!r})")
     spectra = []
-    for k in range(seeds):
-        rng = np.random.default_rng(np.random.SeedSequence([base_seed, k]))
-        _, X, y = sample_problem(d, n, gamma, noise, rng, teacher)
-        with threadpool_limits(limits=1, user_api="blas"):  # as in simulate.py: faster, machine-independent
-            fit = train_diagonal_network(X, y, lam, rng=rng) if method == "network" else solve_lasso(X, y, lam)
+    for k, *_, fit in seeded_fits(d, n, lam, gamma, noise, seeds, method, teacher, base_seed):
         if not fit.converged:
             raise RuntimeError(f"seed {k}: {method} solve did not converge ({fit.message})")
         values = np.abs(fit.theta)
