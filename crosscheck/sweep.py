@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import platform
+import signal
 import subprocess
 import sys
 import threading
@@ -105,8 +106,12 @@ def run_points(points: list[Point], store: PointStore, *, jobs: int = 1, schedul
 
 
 def _exit_with_parent(parent: int) -> None:
-    """Worker initializer: exit when the parent dies (after a SIGKILL of the parent a pool worker
-    would otherwise wait forever on the task queue, whose write end it inherited)."""
+    """Worker initializer: ignore SIGINT (Ctrl-C reaches the whole process group; a worker interrupted while it holds
+    the pool's queue could leave the parent waiting on it forever: the parent handles it, ``_local``), and exit when
+    the parent dies (after a SIGKILL of the parent a pool worker would otherwise wait forever on the task queue, whose
+    write end it inherited)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
     def watch():
         while os.getppid() == parent:
             time.sleep(1.0)
@@ -117,11 +122,16 @@ def _exit_with_parent(parent: int) -> None:
 
 def _local(points: list[Point], jobs: int):
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_exit_with_parent, initargs=(os.getpid(),))
+    finished = False
     try:
         futures = {pool.submit(tasks.run, p.kind, p.params): p for p in points}
         for future in as_completed(futures):
             yield futures[future], future.result()
+        finished = True
     finally:
+        if not finished:  # interrupted (Ctrl-C, an error, the consumer stopped): the running points are not waited for
+            for process in list(pool._processes.values()):  # (the executor has no public way to stop its workers)
+                process.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
