@@ -26,12 +26,12 @@ from analytic import derive
 from analytic.symbols import ell as ELL, gamma as GAMMA, kappa as KAPPA
 
 from .compare import EXPONENT_TOL, PREASYMPTOTIC_RATIO, subleading_ratio
+from .expressions import parse_expression
 from .models import RAY_DS, SAMPLE_SHIFT, check_model
 from .rays import measure_ray
 
 _n, _d, _lam, _neff = sp.symbols("n d lam n_eff", positive=True)
-_LOCALS = {"n": _n, "d": _d, "lam": _lam, "lambda_": _lam, "n_eff": _neff, "gamma": GAMMA, "ell": ELL, "kappa": KAPPA,
-           "log": sp.log, "sqrt": sp.sqrt, "exp": sp.exp}
+_LOCALS = {"n": _n, "d": _d, "lam": _lam, "lambda_": _lam, "n_eff": _neff, "gamma": GAMMA, "ell": ELL, "kappa": KAPPA}
 BOX = (0.05, 4.0, -4.0, 4.0)  # ell in [0.05, 4], kappa in [-4, 4]: where points are sampled
 MARGIN = 0.1  # sampled points keep this distance from every edge of the claimed region
 
@@ -39,11 +39,8 @@ MARGIN = 0.1  # sampled points keep this distance from every edge of the claimed
 def _parse(text: str, what: str) -> sp.Expr:
     if any(op in text for op in "<>="):
         raise ValueError(f"{what} {text!r} must be one expression (one ordering per condition, e.g. 'n << d')")
-    try:
-        expr = sp.sympify(text.replace("^", "**").replace("λ", "lam"), locals=_LOCALS)
-    except (sp.SympifyError, SyntaxError, TypeError, ValueError, ZeroDivisionError) as exc:
-        raise ValueError(f"cannot parse {what} {text!r}: {str(exc).splitlines()[0] if str(exc) else exc!r}") from None
-    if not isinstance(expr, sp.Expr) or expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan, sp.I) or expr.is_zero:
+    expr = parse_expression(text.replace("λ", "lam"), what, _LOCALS)
+    if expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan, sp.I) or expr.is_zero:
         raise ValueError(f"{what} {text!r} is not a positive finite expression")
     return expr
 
@@ -107,6 +104,8 @@ def _split(text: str) -> list[str]:
 def orderings(conditions: str) -> list[tuple[str, str]]:
     """(smaller, larger) texts of each comma-separated ordering A << B (also <, <=, >>, >, >=)."""
     out = []
+    if not _split(conditions):
+        raise ValueError(f"no condition given ({conditions!r}): --where needs at least one ordering such as 'A << B'")
     for item in _split(conditions):
         for op in ("<<", ">>", "<=", ">=", "<", ">"):
             if op in item:
@@ -128,7 +127,11 @@ def region(conditions: str, model: str = "diagonal") -> list[sp.Expr]:
             continue
         # log factors do not move a region of the (ell, kappa) plane: only the powers of d count
         (ea, _), (eb, _) = power_law(a, model), power_law(b, model)
-        forms.append(sp.expand(eb - ea))
+        form = sp.expand(eb - ea)
+        if not form.has(ELL, KAPPA):
+            raise ValueError(f"condition '{small.strip()} << {large.strip()}' does not involve the samples or lam: it "
+                             "selects no region of the (ell, kappa) plane")
+        forms.append(form)
     return forms
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import sympy as sp
 
 from .claims import orderings
+from .expressions import parse_expression
 from .compare import EXPONENT_TOL
 
 SEPARATION = 10.0
@@ -39,18 +40,11 @@ WIDTH_RANK, WIDTH_HEAD = 10**6, 2048
 _t, _m, _n, _r, _d = sp.symbols("t m n r d", positive=True)
 _alpha = sp.Symbol("alpha", nonnegative=True)
 _t1, _tr, _tm = sp.symbols("t1 tr tm", positive=True)
-_LOCALS = {"t": _t, "m": _m, "n": _n, "r": _r, "d": _d, "alpha": _alpha, "t1": _t1, "tr": _tr, "tm": _tm,
-           "log": sp.log, "sqrt": sp.sqrt, "exp": sp.exp}
+_LOCALS = {"t": _t, "m": _m, "n": _n, "r": _r, "d": _d, "alpha": _alpha, "t1": _t1, "tr": _tr, "tm": _tm}
 
 
 def _parse(text: str, what: str) -> sp.Expr:
-    try:
-        expr = sp.sympify(text.replace("^", "**"), locals=_LOCALS)
-    except (sp.SympifyError, SyntaxError, TypeError, ValueError) as exc:
-        raise ValueError(f"cannot parse {what} {text!r}: {str(exc).splitlines()[0] if str(exc) else exc!r}") from None
-    if not isinstance(expr, sp.Expr):
-        raise ValueError(f"{what} {text!r} must be one expression")
-    return expr
+    return parse_expression(text, what, _LOCALS)
 
 
 def claimed_exponents(rate: str, alpha: float) -> dict:
