@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -49,6 +51,19 @@ def _integer(name: str):
             raise argparse.ArgumentTypeError(f"--{name} must be an integer (got {text!r})")
         return int(value)
     return parse
+
+
+def _output_folder(text: str) -> str:
+    """--out: a folder that exists or can be made (checked before any computation; made when written)."""
+    path = Path(text).absolute()
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"--out {text!r} exists and is not a folder")
+    ancestor = path
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"--out {text!r} cannot be made: {ancestor} is not a writable folder")
+    return text
 
 
 def _times(text: str) -> list[float]:
@@ -143,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("crosscheck", help="check analytic exponents against SE fits and SE against simulations")
     p.add_argument("model")
     p.add_argument("--quick", action="store_true", help="small grid, d <= 500 simulations (< 5 minutes)")
-    p.add_argument("--out", default="results/crosscheck", help="output folder (default results/crosscheck)")
+    p.add_argument("--out", default="results/crosscheck", type=_output_folder,
+                   help="output folder (default results/crosscheck)")
     p.add_argument("--gamma", type=float, default=1.5, help="teacher decay (default 1.5)")
     p.add_argument("--noise", type=float, default=0.5, help="Delta of the noisy diagram (default 0.5)")
     p.add_argument("--json", action="store_true", help="print the report summary as JSON")
@@ -163,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=8, help="seeds per simulated point (default 8)")
     p.add_argument("--method", default="network", choices=("network", "lasso", "convex"),
                    help="simulations: network (default), lasso (diagonal) or convex (quadratic)")
-    p.add_argument("--out", required=True, help="output folder: points.jsonl, summary.json, summary.csv")
+    p.add_argument("--out", required=True, type=_output_folder,
+                   help="output folder: points.jsonl, summary.json, summary.csv")
     p.add_argument("--json", action="store_true", help="print the summary (without rows) as JSON")
     _executor(p)
 
@@ -188,7 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="base seed of the solves, the SE draws and the bootstraps")
     p.add_argument("--method", default="network", choices=("network", "lasso", "convex"),
                    help="--simulate: network (default), or the convex problem: lasso (diagonal), convex (quadratic)")
-    p.add_argument("--out", default=None, help="folder for spectrum.json and the figure spectrum.{png,pdf}")
+    p.add_argument("--out", default=None, type=_output_folder,
+                   help="folder for spectrum.json and the figure spectrum.{png,pdf}")
 
     p = sub.add_parser("prune", help="pruning / debiasing of the trained weights: SE prediction, measurement, rates")
     p.add_argument("model", help="network model: diagonal or quadratic")
@@ -238,8 +256,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _finite(value):
+    """Non-finite floats (NaN: not computed; inf) as None, so that --json prints standard JSON (null)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _json(payload) -> str:
+    return json.dumps(_finite(payload), allow_nan=False)
+
+
 def _emit(payload: dict, as_json: bool, text: str) -> None:
-    print(json.dumps(payload) if as_json else text)
+    print(_json(payload) if as_json else text)
 
 
 def _only(args, model: str, **flags) -> None:
@@ -312,7 +345,7 @@ def _cmd_derive(args) -> int:
         if args.model != "quadratic":
             raise InputError("--compare compares the quadratic table with the diagonal one: use 'derive quadratic --compare'")
         if args.json:
-            print(json.dumps({"kappa_shift": str(kappa_shift()), "noise": "Delta = 0" if args.noiseless else "Delta > 0",
+            print(_json({"kappa_shift": str(kappa_shift()), "noise": "Delta = 0" if args.noiseless else "Delta > 0",
                               "pairings": [p.to_dict() for p in compare_tables(args.noiseless)]}))
         else:
             print(comparison_markdown(args.noiseless))
@@ -336,7 +369,7 @@ def _cmd_derive(args) -> int:
         return 0
     data = diagram.to_dict()
     if args.json:
-        print(json.dumps(data))
+        print(_json(data))
         return 0
     if args.model == "dynamics":
         print(f"training dynamics of the quadratic network: {data['teacher']}")
@@ -361,7 +394,7 @@ def _derive_tails(args) -> int:
         return 0
     table = tail_table(args.model, args.noiseless, args.teacher)
     if args.json:
-        print(json.dumps({"model": args.model, "noise": "Delta = 0" if args.noiseless else "Delta > 0",
+        print(_json({"model": args.model, "noise": "Delta = 0" if args.noiseless else "Delta > 0",
                           "teacher": args.teacher, "tails": [t.to_dict() for t in table]}))
         return 0
     print(f"{args.model} network, {'Delta = 0' if args.noiseless else 'Delta > 0'}, teacher {args.teacher}: the learned "
@@ -383,7 +416,7 @@ def _derive_decomposition(args) -> int:
         return 0
     table = decomposition(args.model, args.noiseless)
     if args.json:
-        print(json.dumps({"model": args.model, "noise": "Delta = 0" if args.noiseless else "Delta > 0",
+        print(_json({"model": args.model, "noise": "Delta = 0" if args.noiseless else "Delta > 0",
                           "parts": PART_NAMES, "regimes": [r.to_dict() for r in table],
                           "same_form": same_form(args.noiseless)}))
         return 0
@@ -410,7 +443,7 @@ def _cmd_crosscheck(args) -> int:
         report = run_dynamics_crosscheck(quick=args.quick, out=Path(args.out), progress=not args.json, jobs=args.jobs,
                                          scheduler=args.scheduler)
         if args.json:
-            print(json.dumps(report["summary"]))
+            print(_json(report["summary"]))
         return 0 if report["summary"]["passed"] else 1
     if args.decomposition and args.tails:
         raise InputError("--decomposition and --tails are separate checks: give one")
@@ -419,7 +452,7 @@ def _cmd_crosscheck(args) -> int:
     report = run_crosscheck(args.model, quick=args.quick, out=Path(args.out), gamma=args.gamma, noise=args.noise,
                             progress=not args.json, jobs=args.jobs, scheduler=args.scheduler)
     if args.json:
-        print(json.dumps(report["summary"]))
+        print(_json(report["summary"]))
     return 0 if report["summary"]["passed"] else 1
 
 
@@ -440,7 +473,7 @@ def _crosscheck_extra(args, kind: str) -> int:
     out = Path(args.out)
     write_json(out / f"{kind}.json", result)
     result["files"] = [str(out / f"{kind}.json"), *figure(result, out / kind)]
-    print(json.dumps({k: v for k, v in result.items() if k != bulky}) if args.json else text(result))
+    print(_json({k: v for k, v in result.items() if k != bulky}) if args.json else text(result))
     return 0 if result["passed"] else 1
 
 
@@ -453,7 +486,7 @@ def _cmd_sweep(args) -> int:
                         method=args.method, teacher=args.teacher, jobs=args.jobs, scheduler=args.scheduler,
                         progress=not args.json)
     if args.json:
-        print(json.dumps({k: v for k, v in summary.items() if k != "rows"}))
+        print(_json({k: v for k, v in summary.items() if k != "rows"}))
     return 0 if summary["converged"] == summary["points"] else 1
 
 
@@ -462,7 +495,7 @@ def _cmd_report(args) -> int:
 
     report = rebuild_report(Path(args.out))
     summary = report["summary"] if "summary" in report else {k: v for k, v in report.items() if k != "rows"}
-    print(json.dumps(summary) if args.json else f"rebuilt the report in {args.out}: {json.dumps(summary)}")
+    print(_json(summary) if args.json else f"rebuilt the report in {args.out}: {_json(summary)}")
     return 0 if summary.get("passed", True) else 1
 
 
@@ -475,12 +508,12 @@ def _cmd_claim(args) -> int:
         _only(args, "diagonal or quadratic", gamma=1.5, noise=0.5)
         verdict = check_dynamics_claim(args.rate, args.where, alpha=args.alpha, d=args.d, beta=args.beta,
                                        sigma0=args.sigma0)
-        print(json.dumps(verdict) if args.json else format_dynamics_verdict(verdict))
+        print(_json(verdict) if args.json else format_dynamics_verdict(verdict))
         return {"holds": 0, "fails": 1, "inconclusive": 3}[verdict["verdict"]]
     _only(args, "dynamics", alpha=1.0, d=1e24, beta=0.5, sigma0=1.0)
     verdict = check_claim(args.rate, args.where, gamma=args.gamma, noise=args.noise, model=args.model)
     if args.json:
-        print(json.dumps(verdict))
+        print(_json(verdict))
     else:
         print(format_verdict(verdict))
     return {"holds": 0, "fails": 1, "inconclusive": 3}[verdict["verdict"]]
@@ -516,7 +549,7 @@ def _cmd_spectrum(args) -> int:
     result = run_spectrum(args.model, args.d, args.n, args.lam, args.gamma, args.noise, simulate=args.simulate,
                           seeds=args.seeds, base_seed=args.seed, method=args.method, seed=args.seed,
                           out=Path(args.out) if args.out else None)
-    print(json.dumps(result) if args.json else format_spectrum(result))
+    print(_json(result) if args.json else format_spectrum(result))
     return 0 if not args.simulate or result["measured"]["comparison"]["agree"] else 1
 
 
@@ -530,12 +563,12 @@ def _cmd_optimal(args) -> int:
         ells = parse_values("ells", args.ells) if args.ells else CONFIGS[args.model]["quick"]["ells"]
         ds = parse_values("d", args.ds) if args.ds else None
         out = check_optimal_scaling(args.model, ells, args.gamma, args.noise, ds, rtol=args.rtol)
-        print(json.dumps(out) if args.json else format_optimal_scaling(out))
+        print(_json(out) if args.json else format_optimal_scaling(out))
         return 0 if out["passed"] else 1
     if args.d is None or args.n is None or args.ells is not None or args.ds is not None:
         raise InputError("optimal needs --d and --n (or --scaling with --ells and --ds)")
     out = run_optimal(args.model, args.d, args.n, args.gamma, args.noise, rtol=args.rtol)
-    print(json.dumps(out) if args.json else format_optimal(out))
+    print(_json(out) if args.json else format_optimal(out))
     return 0 if out["converged"] else 1
 
 
@@ -548,7 +581,7 @@ def _cmd_prune(args) -> int:
         if args.d is not None or args.n is not None or args.lam is not None or args.simulate or args.seeds is not None:
             raise InputError("--rates sweeps its own rays: no --d, --n, --lam, --simulate or --seeds")
         result = (pp.postprocess_rates_quadratic if quadratic else pp.postprocess_rates)(args.gamma, args.noise)
-        print(json.dumps(result) if args.json else fmt(result))
+        print(_json(result) if args.json else fmt(result))
         return 0
     if args.d is None or args.n is None or args.lam is None:
         raise InputError("prune needs --d, --n and --lam (or --rates)")
@@ -558,7 +591,7 @@ def _cmd_prune(args) -> int:
     run = pp.run_postprocess_quadratic if quadratic else pp.run_postprocess
     result = run(args.d, args.n, args.lam, args.gamma, args.noise, simulate=args.simulate, seeds=seeds,
                  base_seed=args.seed)
-    print(json.dumps(result) if args.json else fmt(result))
+    print(_json(result) if args.json else fmt(result))
     if not result["prediction"]["converged"]:
         return 1
     measured = result.get("measured") or {}
@@ -581,6 +614,13 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, ValueError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         print(f"scalinglab: error: {message}", file=sys.stderr)
+        return 2
+    except (OverflowError, MemoryError) as exc:  # sizes beyond what float64 or this machine's memory can hold
+        reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        print(f"scalinglab: error: the input is too large for this computation ({reason})", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. an output folder that cannot be written
+        print(f"scalinglab: error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("scalinglab: interrupted", file=sys.stderr)

@@ -98,7 +98,8 @@ class SEResult:
         return plain_dict(self)
 
 
-_KINDS = {"converged": bool, "iterations": int, "samples": int, "method": str, "message": str, "model": str, "d": int}
+_KINDS = {"converged": bool, "recovered": bool, "iterations": int, "samples": int, "method": str, "message": str,
+          "model": str, "d": int}
 
 
 def plain_dict(result) -> dict:

@@ -37,6 +37,11 @@ BAD = [
     ("derive quadratic --penalty l1", "unknown penalty"),
     ("derive diagonal --compare", "--compare"),
     ("claim diagonal --rate 'n_eff**(-1)' --where 'n << d'", "n_eff"),
+    ("claim diagonal --rate '__import__(\"os\").getcwd()' --where 'n << d'", "unknown name '__import__'"),
+    ("se quadratic --d 1e300 --n 10 --lam 0.1 --gamma 1.5", "too large"),
+    ("bayes diagonal --d 1e300 --n 100 --gamma 1.5", "too large"),
+    ("simulate diagonal --d 1e9 --n 1e9 --lam 0.1 --gamma 1.5 --seeds 1", "too large"),  # ~7 EiB: refused at once
+    ("sweep diagonal --what se --d 10 --n 10 --lam 0.1 --gamma 1.5 --out /dev/null", "not a folder"),
 ]
 
 
@@ -47,6 +52,19 @@ def test_invalid_input_is_one_line_and_exit_2(argv, fragment, capsys):
     assert main(shlex.split(argv)) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.startswith("scalinglab: error:") and fragment in err
+
+
+def test_json_output_is_standard_json(capsys):
+    """--json prints standard JSON: values that are not computed (NaN) or infinite are null, not NaN/Infinity tokens."""
+    def refuse(token):
+        raise ValueError(f"non-standard JSON token {token}")
+
+    assert main(["bayes", "quadratic", "--d", "20", "--n", "50", "--gamma", "1.5", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert data["zeta"] is None and data["converged"] is True
+    assert main(["se", "quadratic", "--d", "20", "--n", "0", "--lam", "0", "--gamma", "1.5", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert data["sigma2"] is None and data["excess_risk"] == 1.0 and data["recovered"] is False
 
 
 def test_se_json(capsys):
