@@ -7,6 +7,7 @@ command line can print it as it is and exit with status 2.
 from __future__ import annotations
 
 import math
+import os
 
 
 def _finite(name: str, value) -> float:
@@ -91,6 +92,14 @@ def check_count(name: str, value, minimum: int) -> int:
 def check_alpha(alpha) -> float:
     """alpha is the decay of the dynamics teacher's coefficients lambda_j ~ j^-alpha: any finite alpha >= 0."""
     return check_nonnegative("alpha", alpha)
+
+
+def check_memory(what: str, floats: float) -> None:
+    """Refuse, before allocating, an array of ``floats`` float64 values larger than half of this machine's memory."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if 8.0 * floats > total / 2:
+        raise ValueError(f"{what} needs {8.0 * floats / 2**30:.3g} GiB, more than half of this machine's "
+                         f"{total / 2**30:.0f} GiB")
 
 
 def check_positive(name: str, value) -> float:

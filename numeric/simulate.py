@@ -18,7 +18,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .convex import solve_lasso
-from .params import check_count, check_diagonal_params
+from .params import check_count, check_diagonal_params, check_memory
 from .teachers import VARIANTS, diagonal_teacher
 from .train import train_diagonal_network
 
@@ -68,6 +68,7 @@ def check_simulation(d, n, lam, gamma, noise, seeds, base_seed, method, methods,
     d, _, lam, gamma, noise = check_diagonal_params(d, n, lam, gamma, noise, rank)
     if method not in methods:
         raise ValueError(f"unknown method {method!r} (choose from {', '.join(methods)})")
+    check_memory(f"the n x d inputs (n = {n:.6g}, d = {d})", float(n) * d)  # every simulation holds them
     return d, check_count("n", n, 1), lam, gamma, noise, check_count("seeds", seeds, 1), check_count("base_seed", base_seed, 0)
 
 

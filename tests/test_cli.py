@@ -40,7 +40,8 @@ BAD = [
     ("claim diagonal --rate '__import__(\"os\").getcwd()' --where 'n << d'", "unknown name '__import__'"),
     ("se quadratic --d 1e300 --n 10 --lam 0.1 --gamma 1.5", "too large"),
     ("bayes diagonal --d 1e300 --n 100 --gamma 1.5", "too large"),
-    ("simulate diagonal --d 1e9 --n 1e9 --lam 0.1 --gamma 1.5 --seeds 1", "too large"),  # ~7 EiB: refused at once
+    ("simulate diagonal --d 1e9 --n 1e9 --lam 0.1 --gamma 1.5 --seeds 1", "GiB, more than half"),  # before allocating
+    ("simulate quadratic --d 400 --n 1e5 --lam 1 --gamma 1.5 --method convex --design gaussian", "Gaussian design"),
     ("sweep diagonal --what se --d 10 --n 10 --lam 0.1 --gamma 1.5 --out /dev/null", "not a folder"),
 ]
 
