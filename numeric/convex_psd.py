@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .params import check_nonnegative, check_solver_budget
+from .params import check_memory, check_nonnegative, check_solver_budget
 
 # Default relative fixed-point residual. Measured relative Frobenius distance to a reference solved
 # to res = 1e-14 (quadratic design, Delta = 0.25 and 0, lam = (0.02 .. 0.3) 2n/d):
@@ -109,7 +109,8 @@ class GaussianDesign:
 
     @classmethod
     def sample(cls, d: int, n: int, rng: np.random.Generator) -> GaussianDesign:
-        """Draw G = sqrt(2/d) x (n x N standard normals, one row per measurement)."""
+        """Draw G = sqrt(2/d) x (n x N standard normals, one row per measurement); refused first if too large."""
+        check_memory(f"the Gaussian design (n x d(d+1)/2, n = {n}, d = {d})", float(n) * d * (d + 1) / 2)
         return cls(math.sqrt(2.0 / d) * rng.standard_normal((n, d * (d + 1) // 2)))
 
     def svec(self, S: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .convex_psd import GaussianDesign, QuadraticDesign, solve_psd
-from .params import check_count, check_memory, check_rank
+from .params import check_count, check_rank
 from .simulate import SimResult, check_simulation, finite_or_none, standard_error
 from .teachers import quadratic_teacher, quadratic_teacher_spectrum
 from .train_quadratic import check_width, train_quadratic_network
@@ -144,8 +144,6 @@ def simulate_quadratic(
                                                                  rank)
     if design not in DESIGNS:
         raise ValueError(f"unknown design {design!r} (choose from {', '.join(DESIGNS)})")
-    if design == "gaussian":
-        check_memory(f"the Gaussian design (n x d(d+1)/2, n = {n}, d = {d})", float(n) * d * (d + 1) / 2)
     if method == "network" and design == "gaussian":
         raise ValueError(
             "design 'gaussian' has no network (a network needs the real quadratic features): use method 'convex'"
